@@ -1,0 +1,3 @@
+from mixwise.cli import main
+
+raise SystemExit(main())

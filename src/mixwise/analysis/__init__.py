@@ -1,0 +1,1 @@
+"""Analysis: pure functions from audio to numbers. Nothing here modifies its input."""

@@ -1,0 +1,1 @@
+"""Assistants: (features, session) -> suggestions, one module per mixing task. They never render."""

@@ -1,0 +1,1 @@
+"""Signal processing blocks: biquads, dynamics, pan, delay and reverb."""

@@ -1,0 +1,494 @@
+"""Reading stems and writing audio: the one place where audio enters and leaves mixwise.
+
+Everything returned here follows the package convention: ``float32`` arrays of shape
+``(n_channels, n_samples)`` with 1 or 2 channels, C-contiguous, at a stated sample rate (Hz).
+Every file problem becomes one :class:`FileProblem` line naming the file; one bad file never
+stops the others from loading. Input files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from mixwise.errors import AudioFileError, NothingToMixError
+
+log = logging.getLogger(__name__)
+
+#: File endings mixwise tries to read as audio (case-insensitive).
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3"}
+)
+#: Sample rates outside this range (Hz) are refused as implausible.
+MIN_SAMPLE_RATE_HZ = 8000
+MAX_SAMPLE_RATE_HZ = 384_000
+#: Below this rate a stem loads, with a warning that its top octave(s) are missing.
+LOW_SAMPLE_RATE_HZ = 22_050
+#: A stem whose peak is below this level (dBFS) counts as silent.
+SILENCE_PEAK_DBFS = -90.0
+#: Runs of at least this many consecutive samples at the format's full scale count as clipping.
+CLIP_RUN_SAMPLES = 4
+
+Severity = Literal["skipped", "warning"]
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One problem with one input file.
+
+    ``severity`` is ``"skipped"`` when the file was left out of the session and ``"warning"``
+    when it loaded but something about it deserves the user's attention.
+    """
+
+    path: str
+    message: str
+    severity: Severity
+
+    def __str__(self) -> str:
+        verb = "skipped" if self.severity == "skipped" else "warning"
+        return f"{Path(self.path).name}: {self.message} ({verb})"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the input file was, before mixwise converted it.
+
+    Rates in Hz, durations in s, sizes in bytes; ``subtype`` is libsndfile's name for the
+    sample format (e.g. ``PCM_24``, ``FLOAT``, ``VORBIS``).
+    """
+
+    path: str
+    format: str
+    subtype: str
+    sample_rate: int
+    channels: int
+    frames: int
+    size_bytes: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+@dataclass
+class Stem:
+    """One decoded stem at the session rate.
+
+    ``audio`` : np.ndarray [shape=(n_channels, n_samples), dtype=float32], padded with zeros
+    to the multitrack's common length. ``n_source_samples`` is its own length before padding.
+    """
+
+    name: str
+    audio: np.ndarray
+    info: SourceInfo
+    n_source_samples: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def channels(self) -> int:
+        return int(self.audio.shape[0])
+
+
+@dataclass
+class Multitrack:
+    """All stems of one song at one sample rate (Hz) and one common length (samples)."""
+
+    sample_rate: int
+    stems: list[Stem]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.stems[0].audio.shape[1]) if self.stems else 0
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sample_rate
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def __iter__(self):
+        return iter(self.stems)
+
+    def by_name(self) -> dict[str, Stem]:
+        return {s.name: s for s in self.stems}
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_stems` found: the usable stems and one line per problem."""
+
+    multitrack: Multitrack
+    problems: list[FileProblem]
+
+    @property
+    def skipped(self) -> list[FileProblem]:
+        return [p for p in self.problems if p.severity == "skipped"]
+
+    @property
+    def warnings(self) -> list[FileProblem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+# --------------------------------------------------------------------------------------------
+# reading one file
+
+
+def _natural_key(path: Path) -> list[object]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def list_audio_files(folder: str | os.PathLike[str]) -> tuple[list[Path], list[FileProblem]]:
+    """The audio files directly inside ``folder``, in natural order ("2" before "10").
+
+    Hidden files are ignored silently; other non-audio files give a ``"skipped"`` line.
+    Raises :class:`NothingToMixError` when ``folder`` is not a readable directory.
+    """
+    root = Path(folder)
+    if not root.exists():
+        raise NothingToMixError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise NothingToMixError(f"{root}: not a folder (give the folder that holds the stems)")
+    files: list[Path] = []
+    problems: list[FileProblem] = []
+    for entry in sorted(root.iterdir(), key=_natural_key):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            continue
+        if entry.suffix.lower() in AUDIO_EXTENSIONS:
+            files.append(entry)
+        else:
+            problems.append(
+                FileProblem(str(entry), "not an audio file (unknown file type)", "skipped")
+            )
+    return files, problems
+
+
+def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInfo, list[str]]:
+    """Decode one audio file as it is (no resampling).
+
+    Returns ``(audio, sample_rate_hz, info, warnings)`` with ``audio`` of shape
+    ``(n_channels, n_samples)``, float32. Raises :class:`AudioFileError` naming the file
+    for anything that makes it unusable: unreadable or non-audio content, no samples,
+    other than 1 or 2 channels, implausible rate, non-finite samples, silence.
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    warnings: list[str] = []
+    try:
+        size = p.stat().st_size
+    except OSError as err:
+        raise AudioFileError(str(p), f"cannot be opened ({err.strerror or err})") from None
+    if size == 0:
+        raise AudioFileError(str(p), "is an empty file (0 bytes)")
+    try:
+        with sf.SoundFile(str(p), mode="r") as f:
+            sr = int(f.samplerate)
+            channels = int(f.channels)
+            declared_frames = int(f.frames)
+            fmt, subtype = str(f.format), str(f.subtype)
+            if channels not in (1, 2):
+                raise AudioFileError(
+                    str(p),
+                    f"has {channels} channels; mixwise takes mono or stereo stems "
+                    "(split multichannel files into mono or stereo stems first)",
+                )
+            if not MIN_SAMPLE_RATE_HZ <= sr <= MAX_SAMPLE_RATE_HZ:
+                raise AudioFileError(
+                    str(p),
+                    f"has an implausible sample rate of {sr} Hz "
+                    f"(accepted: {MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz)",
+                )
+            data = f.read(dtype="float32", always_2d=True)
+    except AudioFileError:
+        raise
+    except Exception as err:  # libsndfile reports every decoding failure through one type
+        reason = str(err).split(":")[-1].strip() or type(err).__name__
+        raise AudioFileError(str(p), f"not a readable audio file ({reason})") from None
+
+    frames = int(data.shape[0])
+    if frames == 0:
+        raise AudioFileError(str(p), "holds no audio samples (0 frames)")
+    if 0 < declared_frames and frames < declared_frames and fmt not in ("OGG", "MPEG"):
+        warnings.append(
+            f"truncated: the header promises {declared_frames} frames but only {frames} "
+            "could be read; the readable part is used"
+        )
+    audio = np.ascontiguousarray(data.T)
+    bad = ~np.isfinite(audio)
+    if bad.any():
+        raise AudioFileError(
+            str(p), f"contains {int(bad.sum())} NaN or infinite samples (a damaged file)"
+        )
+    peak = float(np.max(np.abs(audio)))
+    if peak <= 10.0 ** (SILENCE_PEAK_DBFS / 20.0):
+        raise AudioFileError(str(p), "is silent (peak below -90 dBFS): nothing to mix")
+    if sr < LOW_SAMPLE_RATE_HZ:
+        warnings.append(f"low sample rate {sr} Hz: it has no content above {sr / 2000:g} kHz")
+    if subtype.startswith("PCM") or subtype in ("ULAW", "ALAW"):
+        runs = count_clipped_runs(audio)
+        if runs:
+            warnings.append(
+                f"clipped: {runs} run(s) of {CLIP_RUN_SAMPLES}+ samples at full scale"
+            )
+    info = SourceInfo(
+        path=str(p.resolve()),
+        format=fmt,
+        subtype=subtype,
+        sample_rate=sr,
+        channels=channels,
+        frames=frames,
+        size_bytes=size,
+    )
+    return audio, sr, info, warnings
+
+
+def count_clipped_runs(audio: np.ndarray, *, run_samples: int = CLIP_RUN_SAMPLES) -> int:
+    """Number of runs of ``run_samples`` or more consecutive samples at |x| >= 0.9999.
+
+    ``audio`` : np.ndarray [shape=(n_channels, n_samples)].
+    """
+    total = 0
+    for ch in audio:
+        at_fs = np.abs(ch) >= 0.9999
+        if not at_fs.any():
+            continue
+        edges = np.diff(np.concatenate(([0], at_fs.view(np.int8), [0])))
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1)
+        total += int(np.count_nonzero(ends - starts >= run_samples))
+    return total
+
+
+def resample(audio: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """Resample ``audio`` [shape=(n_channels, n)] from ``from_hz`` to ``to_hz`` with soxr (VHQ).
+
+    Deterministic: the same input always gives the same output. Returns float32, C-contiguous.
+    """
+    if from_hz == to_hz:
+        return audio
+    import soxr
+
+    out = soxr.resample(audio.T, from_hz, to_hz, quality="VHQ")
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def load_file(
+    path: str | os.PathLike[str], *, sample_rate: int | None = None
+) -> tuple[np.ndarray, SourceInfo, list[str]]:
+    """Decode one file and bring it to ``sample_rate`` (Hz; ``None`` keeps its own rate).
+
+    Returns ``(audio, info, warnings)``; raises :class:`AudioFileError` naming the file.
+    """
+    audio, sr, info, warnings = read_audio(path)
+    if sample_rate is not None and sr != sample_rate:
+        audio = resample(audio, sr, sample_rate)
+    return audio, info, warnings
+
+
+# --------------------------------------------------------------------------------------------
+# loading a folder
+
+
+def choose_session_rate(rates: Iterable[int]) -> int:
+    """The session sample rate (Hz) for stems at ``rates``.
+
+    The most common rate among the stems, so most of them need no resampling; ties go to the
+    higher rate. Rates below 44.1 kHz are raised to 44.1 kHz and rates above 96 kHz lowered to
+    96 kHz (a mix is delivered at 44.1-96 kHz).
+    """
+    counts: dict[int, int] = {}
+    for r in rates:
+        r = min(max(int(r), 44_100), 96_000)
+        counts[r] = counts.get(r, 0) + 1
+    if not counts:
+        return 48_000
+    return max(counts, key=lambda r: (counts[r], r))
+
+
+def unique_stem_names(paths: Sequence[Path]) -> list[str]:
+    """A name per file: its base name without extension, made unique when two files share it."""
+    bases = [p.stem for p in paths]
+    names: list[str] = []
+    for p, base in zip(paths, bases, strict=True):
+        name = base if bases.count(base) == 1 else p.name
+        while name in names:
+            name = f"{name}_"
+        names.append(name)
+    return names
+
+
+def load_stems(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    sample_rate: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    max_workers: int | None = None,
+) -> LoadResult:
+    """Load every usable audio file of a folder (or of a list of files) as one :class:`Multitrack`.
+
+    Parameters
+    ----------
+    source : a folder holding the stems, or a list of file paths
+    sample_rate : the session rate in Hz; ``None`` picks it with :func:`choose_session_rate`
+    progress : called with seconds of audio decoded so far
+    max_workers : decoding threads (default: the number of CPU cores)
+
+    Every unusable file gives one ``"skipped"`` :class:`FileProblem`; the rest load, are
+    resampled with soxr and zero-padded to the longest stem. Raises
+    :class:`NothingToMixError` when no file is usable.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        paths, problems = list_audio_files(source)
+        where = str(source)
+    else:
+        paths, problems = [Path(p) for p in source], []
+        where = "the given files"
+
+    def _read(p: Path):
+        try:
+            return read_audio(p)
+        except AudioFileError as err:
+            return err
+
+    workers = max_workers or min(len(paths), os.cpu_count() or 1) or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        decoded = list(pool.map(_read, paths))
+
+    ok: list[tuple[Path, np.ndarray, int, SourceInfo, list[str]]] = []
+    for p, result in zip(paths, decoded, strict=True):
+        if isinstance(result, AudioFileError):
+            problems.append(FileProblem(str(p), result.problem, "skipped"))
+        else:
+            ok.append((p, *result))
+    if not ok:
+        detail = f" ({len(problems)} file(s) unusable)" if problems else ""
+        raise NothingToMixError(f"{where}: no usable audio stems found{detail}")
+
+    rate = sample_rate or choose_session_rate(info.sample_rate for _, _, _, info, _ in ok)
+
+    def _convert(item):
+        p, audio, sr, info, warnings = item
+        return resample(audio, sr, rate)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        converted = list(pool.map(_convert, ok))
+
+    names = unique_stem_names([p for p, *_ in ok])
+    n = max(a.shape[1] for a in converted)
+    stems: list[Stem] = []
+    done_s = 0.0
+    for (p, _a, _sr, info, warnings), audio, name in zip(ok, converted, names, strict=True):
+        own = audio.shape[1]
+        if own < n:
+            audio = np.pad(audio, ((0, 0), (0, n - own)))
+        stems.append(Stem(name, np.ascontiguousarray(audio), info, own, list(warnings)))
+        problems.extend(FileProblem(str(p), w, "warning") for w in warnings)
+        done_s += info.duration_s
+        if progress is not None:
+            progress(done_s)
+    return LoadResult(Multitrack(rate, stems), problems)
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+WavSubtype = Literal["FLOAT", "PCM_24", "PCM_16"]
+
+
+class AtomicAudioWriter:
+    """Write an audio file block by block; it appears under its name only when complete.
+
+    Writes to a temporary file in the destination folder and renames it on :meth:`close`;
+    if anything fails before that, the temporary file is removed and no partial file is left.
+    Blocks are ``(n_channels, n)`` float32 arrays.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        sample_rate: int,
+        channels: int,
+        subtype: WavSubtype = "FLOAT",
+    ) -> None:
+        import soundfile as sf
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.stem}.", suffix=".part.wav", dir=self.path.parent
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._file = sf.SoundFile(
+            tmp, mode="w", samplerate=int(sample_rate), channels=channels,
+            subtype=subtype, format="WAV" if channels <= 2 else "WAVEX",
+        )  # fmt: skip
+        self.frames = 0
+
+    def write(self, block: np.ndarray) -> None:
+        self._file.write(np.ascontiguousarray(block.T))
+        self.frames += int(block.shape[1])
+
+    def close(self) -> Path:
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicAudioWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_audio(
+    path: str | os.PathLike[str],
+    audio: np.ndarray,
+    *,
+    sample_rate: int,
+    subtype: WavSubtype = "FLOAT",
+) -> Path:
+    """Write ``audio`` [shape=(n_channels, n)] as a WAV file at ``sample_rate`` Hz, atomically."""
+    with AtomicAudioWriter(
+        path, sample_rate=sample_rate, channels=audio.shape[0], subtype=subtype
+    ) as w:
+        w.write(audio)
+    return Path(path)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a text file atomically (temporary file in the same folder, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p

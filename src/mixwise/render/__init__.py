@@ -1,0 +1,1 @@
+"""The renderer: Session + stems -> processed stems, mix and master. It never decides."""

@@ -1,0 +1,1 @@
+"""The session document (the mix) and its validation."""
