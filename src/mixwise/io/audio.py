@@ -445,7 +445,7 @@ class AtomicAudioWriter:
 
     def close(self) -> Path:
         self._file.close()
-        os.replace(self._tmp, self.path)
+        _publish(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -479,6 +479,18 @@ def write_audio(
     return Path(path)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: str | os.PathLike[str], dest: Path) -> None:
+    """Give the finished temporary file normal permissions and move it into place."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, dest)
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write a text file atomically (temporary file in the same folder, then rename)."""
     p = Path(path)
@@ -487,7 +499,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, p)
+        _publish(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,0 +1,263 @@
+"""The ``mixwise`` command: a thin shell over :mod:`mixwise.api`.
+
+``main()`` turns errors into one-line messages and exit codes (0 done, 1 nothing could be
+done, 2 bad usage, 3 internal error); ``--traceback`` shows the full story for developers.
+Progress goes to stderr; results and ``--json`` output to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+app = typer.Typer(
+    name="mixwise",
+    help=(
+        "mixwise - an AI mixing assistant. Give it a folder of stems; it gives you a balanced,"
+        " mastered mix and an editable session that explains every move."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+# Piped output (files, CI logs) gets a wide console so tables are not squeezed to 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mixwise import __version__
+
+        out.print(f"mixwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version,
+                           is_eager=True)
+    ] = False,
+) -> None:
+    """mixwise - an AI mixing assistant."""
+
+
+class _Progress:
+    """A rich progress bar on stderr, fed (seconds done, seconds in all, stage)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and err.is_terminal
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description:<16}"), BarColumn(),
+                TextColumn("{task.fields[secs]}"), TimeElapsedColumn(),
+                console=err, transient=True,
+            )  # fmt: skip
+            self._bar.__enter__()
+            self._task = self._bar.add_task("loading", total=1.0, secs="")
+        return self
+
+    def __call__(self, done_s: float, total_s: float, stage: str) -> None:
+        if self._bar is None:
+            return
+        total = total_s if total_s > 0 else max(done_s, 1.0)
+        self._bar.update(self._task, description=stage, completed=min(done_s / total, 1.0),
+                         secs=f"{done_s:6.0f} s of audio")  # fmt: skip
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def _print_problems(problems) -> None:
+    for p in problems:
+        colour = "yellow" if p.severity == "warning" else "red"
+        err.print(f"[{colour}]{p.severity}[/]: {escape(Path(p.path).name)}: {escape(p.message)}")
+
+
+def _fmt(x: float | None, unit: str = "", digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-inf" if x is not None else "-"
+    return f"{x:.{digits}f}{unit}"
+
+
+def _preset(preset: str | None, target: float | None, ceiling: float | None) -> tuple[float, float]:
+    from mixwise.api import MASTER_PRESETS
+
+    t, c = MASTER_PRESETS["streaming"]
+    if preset is not None:
+        key = preset.lower()
+        if key not in MASTER_PRESETS:
+            raise typer.BadParameter(
+                f"unknown preset {preset!r}; choose one of {', '.join(MASTER_PRESETS)}",
+                param_hint="--preset",
+            )
+        t, c = MASTER_PRESETS[key]
+    return (target if target is not None else t), (ceiling if ceiling is not None else c)
+
+
+@app.command()
+def mix(
+    stems_dir: Annotated[Path, typer.Argument(help="Folder holding the stems (WAV, FLAC, AIFF, OGG, MP3).")],
+    out_dir: Annotated[Path | None, typer.Option("-o", "--out", help="Output folder (default: STEMS_DIR-mixwise beside it).")] = None,
+    target: Annotated[float | None, typer.Option("--target", help="Master loudness in LUFS (default -14).", min=-40, max=-3)] = None,
+    ceiling: Annotated[float | None, typer.Option("--ceiling", help="Master true-peak ceiling in dBTP (default -1).", min=-20, max=0)] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="Loudness preset: streaming, spotify, apple, youtube, amazon, tidal, deezer, broadcast, club.")] = None,
+    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Session rate in Hz (default: the stems' own).", min=8000, max=384000)] = None,
+    no_stems: Annotated[bool, typer.Option("--no-stems", help="Do not write the processed stems.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Mix a folder of stems into OUT/master.wav (mastered) and OUT/mix.wav (before mastering).
+
+    Also writes OUT/stems/ (each processed stem as it enters the mix), OUT/session.json (the
+    editable mix) and OUT/report.json (every move with its reason).
+    """  # fmt: skip
+    from mixwise.api import mix_folder
+    from mixwise.render.engine import RenderOptions
+
+    tgt, ceil = _preset(preset, target, ceiling)
+    with _Progress(not quiet and not as_json) as progress:
+        outcome = mix_folder(
+            stems_dir, out_dir, target_lufs=tgt, ceiling_dbtp=ceil, sample_rate=sample_rate,
+            options=RenderOptions(write_stems=not no_stems), progress=progress,
+        )  # fmt: skip
+    _print_problems(outcome.problems)
+    if as_json:
+        out.print_json(outcome.report_path.read_text(encoding="utf-8"))
+        return
+    _summary(outcome)
+
+
+def _summary(outcome) -> None:
+    r = outcome.render
+    used = len(r.stem_paths)
+    out.print(f"Mixed {used} stem(s), {r.duration_s:.1f} s at {r.sample_rate} Hz, "
+              f"in {r.render_seconds:.1f} s ({r.realtime_factor:.0f}x real time).")  # fmt: skip
+    out.print(
+        f"  master.wav  {_fmt(r.master_lufs, ' LUFS')}, true peak {_fmt(r.master_true_peak_dbtp, ' dBTP')}"
+        f" (gain {_fmt(r.master_gain_db, ' dB')}, limiter up to {_fmt(r.limiter_max_reduction_db, ' dB')})"
+    )  # fmt: skip
+    out.print(f"  mix.wav     {_fmt(r.mix_lufs, ' LUFS')}, sample peak "
+              f"{_fmt(r.mix_sample_peak_dbfs, ' dBFS')}")  # fmt: skip
+    for w in r.warnings:
+        err.print(f"[yellow]warning[/]: {escape(w)}")
+    out.print(f"Outputs are in {escape(str(outcome.out_dir))}/ (master.wav, mix.wav, stems/, session.json, "
+              "report.json)")  # fmt: skip
+
+
+@app.command()
+def render(
+    session_file: Annotated[Path, typer.Argument(help="A session.json written by mixwise (and maybe edited by you).")],
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
+    no_stems: Annotated[bool, typer.Option("--no-stems", help="Do not write the processed stems.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Render a session file exactly as written: stems, mix.wav and master.wav."""  # fmt: skip
+    from mixwise.api import render_session_file
+    from mixwise.render.engine import RenderOptions
+
+    with _Progress(not quiet and not as_json) as progress:
+        outcome = render_session_file(
+            session_file, out_dir, options=RenderOptions(write_stems=not no_stems),
+            progress=progress,
+        )  # fmt: skip
+    _print_problems(outcome.problems)
+    if as_json:
+        out.print_json(outcome.report_path.read_text(encoding="utf-8"))
+        return
+    _summary(outcome)
+
+
+@app.command()
+def analyze(
+    stems_dir: Annotated[Path, typer.Argument(help="Folder holding the stems.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per file.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Measure every stem: loudness (LUFS), loudness range, peaks, RMS and crest factor."""  # fmt: skip
+    from mixwise.api import analyze_multitrack
+    from mixwise.io.audio import load_stems
+
+    with _Progress(not quiet and not as_json) as progress:
+        load = load_stems(stems_dir)
+        meters = analyze_multitrack(load.multitrack, progress=progress)
+    rows = []
+    for stem in load.multitrack.stems:
+        m = meters[stem.name]
+        rows.append({"file": Path(stem.info.path).name, "name": stem.name,
+                     "channels": stem.info.channels, "sample_rate": stem.info.sample_rate,
+                     **m.to_dict()})  # fmt: skip
+    skipped = [p for p in load.problems if p.severity == "skipped"]
+    if as_json:
+        rows += [{"file": Path(p.path).name, "error": p.message} for p in skipped]
+        out.print_json(json.dumps(rows))
+        _print_problems([p for p in load.problems if p.severity == "warning"])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{stems_dir} - {len(rows)} stem(s)", title_justify="left")
+    for col, just in [("stem", "left"), ("ch", "right"), ("rate Hz", "right"),
+                      ("length s", "right"), ("LUFS", "right"), ("LRA LU", "right"),
+                      ("peak dBFS", "right"), ("true peak dBTP", "right"),
+                      ("RMS dBFS", "right"), ("crest dB", "right")]:  # fmt: skip
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(
+            r["name"], str(r["channels"]), str(r["sample_rate"]), _fmt(r["duration_s"]),
+            _fmt(r["integrated_lufs"]), _fmt(r["loudness_range_lu"]),
+            _fmt(r["sample_peak_dbfs"]), _fmt(r["true_peak_dbtp"]), _fmt(r["rms_dbfs"]),
+            _fmt(r["crest_db"]),
+        )  # fmt: skip
+    out.print(table)
+    _print_problems(load.problems)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 done, 1 failed, 2 usage, 3 internal error)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    args = [a for a in args if a != "--traceback"]
+    from mixwise.errors import MixwiseError
+
+    try:
+        # typer handles --help, usage errors and exit codes itself, ending with SystemExit
+        app(args=args, prog_name="mixwise")
+        return EXIT_OK
+    except SystemExit as e:
+        code = e.code
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_FAILED)
+    except KeyboardInterrupt:
+        err.print("mixwise: interrupted")
+        return 130
+    except MixwiseError as e:
+        if show_traceback:
+            raise
+        err.print(f"[red]mixwise: error:[/] {escape(str(e))}")
+        return EXIT_FAILED
+    except Exception as e:  # the last line of defence: one line, never a traceback
+        if show_traceback:
+            raise
+        err.print(
+            f"[red]mixwise: internal error:[/] {type(e).__name__}: {escape(str(e))} "
+            "(run again with --traceback and report it)"
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,664 @@
+"""The render engine: a Session and its stems in, processed stems, mix and master out.
+
+It reads top to bottom as the job's stages:
+
+1. **mix pass** — block by block (64 k samples), every track runs its chain (region edits,
+   trim, polarity, delay, filters, EQ, compressor, fader, pan) on a thread pool; group buses
+   and aux returns (reverb, delay) are summed in a fixed order onto the mix bus; processed
+   stems and ``mix.wav`` are written as the blocks come;
+2. **master passes** — ``mix.wav`` is read back block by block through the master chain
+   (filters, EQ, glue compressor, gain, true-peak limiter). With a loudness target the gain is
+   found by measuring: one pass without the limiter's effect known, then corrections until the
+   master is within 0.1 LU of the target (usually two passes);
+3. **report** — meters of the mix and master, the gain applied, the passes taken.
+
+Memory stays bounded by the block size (beyond the stems themselves, held by the caller).
+The same session and stems always render to the same bits: the per-track work is independent
+and everything is summed in session order.
+
+Group-bus processing is applied to each member separately (filters and EQ are linear; the
+bus compressor's gain is computed once from the bus sum and applied to each member), so each
+processed stem is exactly its share of the mix and the stems sum to ``mix.wav``. Aux returns
+are written as extra stems named ``_return_<bus id>.wav``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mixwise.analysis.meters import LoudnessMeter
+from mixwise.dsp.biquad import SosFilter, butterworth, chain_sos, is_neutral_band, rbj_biquad
+from mixwise.dsp.dynamics import Compressor, TruePeakLimiter, true_peak
+from mixwise.dsp.effects import FeedbackDelay, Reverb
+from mixwise.dsp.pan import to_stereo
+from mixwise.errors import NothingToMixError
+from mixwise.io.audio import AtomicAudioWriter, WavSubtype
+from mixwise.session import model as m
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, float, str], None]
+"""Progress callback: ``(seconds done, seconds in all, stage)``."""
+
+#: Loudness targeting stops when the master is this close to the target (LU).
+LOUDNESS_TOLERANCE_LU = 0.1
+MAX_MASTER_PASSES = 4
+#: The gain search never raises the mix by more than this (dB).
+MAX_MASTER_GAIN_DB = 36.0
+
+
+def db_to_gain(db: float) -> float:
+    """Linear gain for ``db`` decibels (``-inf`` -> 0)."""
+    return 0.0 if db == -math.inf else 10.0 ** (db / 20.0)
+
+
+def gain_to_db(gain: float) -> float:
+    """Decibels for a linear gain (0 -> ``-inf``)."""
+    return 20.0 * math.log10(gain) if gain > 0 else -math.inf
+
+
+@dataclass
+class RenderOptions:
+    """How to render (not what: that is the session).
+
+    block_size : samples per processing block
+    workers : threads for the per-track work (0 = one per CPU core)
+    write_stems / write_mix / write_master : which files to write
+    stem_subtype, master_subtype : WAV sample formats ("FLOAT", "PCM_24", "PCM_16"); the mix is
+        always 32-bit float, since a mix bus may peak above full scale before the master
+    """
+
+    block_size: int = 65_536
+    workers: int = 0
+    write_stems: bool = True
+    write_mix: bool = True
+    write_master: bool = True
+    stem_subtype: WavSubtype = "FLOAT"
+    master_subtype: WavSubtype = "PCM_24"
+
+
+@dataclass
+class RenderResult:
+    """What a render wrote and measured. Levels in LUFS / dBFS / dBTP, gains in dB, times in s."""
+
+    out_dir: Path
+    sample_rate: int
+    duration_s: float
+    mix_path: Path | None = None
+    master_path: Path | None = None
+    stem_paths: dict[str, Path] = field(default_factory=dict)
+    mix_lufs: float = -math.inf
+    mix_sample_peak_dbfs: float = -math.inf
+    master_gain_db: float = 0.0
+    master_lufs: float = -math.inf
+    master_true_peak_dbtp: float = -math.inf
+    limiter_max_reduction_db: float = 0.0
+    master_passes: int = 0
+    render_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.duration_s / self.render_seconds if self.render_seconds > 0 else math.inf
+
+    def to_dict(self) -> dict[str, object]:
+        def num(x: float) -> float | None:
+            return round(x, 3) if math.isfinite(x) else None
+
+        return {
+            "sample_rate": self.sample_rate,
+            "duration_s": num(self.duration_s),
+            "files": {
+                "mix": self.mix_path.name if self.mix_path else None,
+                "master": self.master_path.name if self.master_path else None,
+                "stems": {k: f"stems/{p.name}" for k, p in self.stem_paths.items()},
+            },
+            "mix": {"integrated_lufs": num(self.mix_lufs),
+                    "sample_peak_dbfs": num(self.mix_sample_peak_dbfs)},
+            "master": {
+                "gain_db": num(self.master_gain_db),
+                "integrated_lufs": num(self.master_lufs),
+                "true_peak_dbtp": num(self.master_true_peak_dbtp),
+                "limiter_max_reduction_db": num(self.limiter_max_reduction_db),
+                "passes": self.master_passes,
+            },
+            "render_seconds": num(self.render_seconds),
+            "realtime_factor": num(self.realtime_factor),
+            "warnings": list(self.warnings),
+        }  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# building processors from the session
+
+
+def filter_sos(
+    sample_rate: int,
+    *,
+    high_pass: m.Filter | None = None,
+    low_pass: m.Filter | None = None,
+    eq: list[m.EQBand] | None = None,
+) -> np.ndarray:
+    """The cascade for a high-pass, a low-pass and EQ bands; neutral and disabled parts are left
+    out, so a neutral chain is an exact bypass. Frequencies above 0.49 x the sample rate are
+    lowered to it (a 20 kHz band on 44.1 kHz audio stays valid)."""
+    nyq_safe = 0.49 * sample_rate
+    parts: list[np.ndarray] = []
+    if high_pass is not None and high_pass.enabled:
+        parts.append(
+            butterworth("high_pass", min(high_pass.freq_hz, nyq_safe), sample_rate,
+                        slope_db_oct=high_pass.slope_db_oct)
+        )  # fmt: skip
+    if low_pass is not None and low_pass.enabled and low_pass.freq_hz < nyq_safe:
+        parts.append(
+            butterworth("low_pass", low_pass.freq_hz, sample_rate,
+                        slope_db_oct=low_pass.slope_db_oct)
+        )  # fmt: skip
+    for band in eq or []:
+        if not band.enabled or is_neutral_band(band.type, band.gain_db):
+            continue
+        parts.append(
+            rbj_biquad(band.type, min(band.freq_hz, nyq_safe), sample_rate,
+                       gain_db=band.gain_db, q=band.q)
+        )  # fmt: skip
+    return chain_sos(parts)
+
+
+def make_compressor(c: m.Compressor, sample_rate: int, channels: int) -> Compressor | None:
+    """A :class:`~mixwise.dsp.dynamics.Compressor` for the session's settings (None if off)."""
+    if not c.enabled:
+        return None
+    return Compressor(
+        sample_rate=sample_rate, channels=channels, threshold_db=c.threshold_db,
+        ratio=c.ratio, attack_ms=c.attack_ms, release_ms=c.release_ms,
+        knee_db=c.knee_db, makeup_db=c.makeup_db, detector=c.detector,
+    )  # fmt: skip
+
+
+def fractional_delay_kernel(frac: float, taps: int = 32) -> np.ndarray:
+    """Windowed-sinc taps ``h[j]``, j = -taps/2+1 .. taps/2, with
+    ``y[n] = sum_j h[j] x[n - j]`` delaying by ``frac`` (0 <= frac < 1) samples."""
+    half = taps // 2
+    j = np.arange(-half + 1, half + 1, dtype=float)
+    t = j - frac
+    window = np.i0(8.0 * np.sqrt(np.clip(1.0 - (t / half) ** 2, 0.0, 1.0))) / np.i0(8.0)
+    h = np.sinc(t) * window
+    return h / h.sum()
+
+
+class _TrackProc:
+    """One track's chain as a block processor (state kept between blocks)."""
+
+    def __init__(
+        self, track: m.Track, audio: np.ndarray, sample_rate: int, *, silenced: bool
+    ) -> None:
+        c = track.chain
+        self.track = track
+        self.audio = audio
+        self.channels = audio.shape[0]
+        self.pre_gain = db_to_gain(c.trim_db) * (-1.0 if c.polarity_inverted else 1.0)
+        delay = c.delay_ms * sample_rate / 1000.0
+        self.d_int = math.floor(delay)
+        frac = delay - self.d_int
+        self.frac_h = fractional_delay_kernel(frac) if frac > 1e-9 else None
+        self.filter = SosFilter(
+            filter_sos(sample_rate, high_pass=c.high_pass, low_pass=c.low_pass, eq=c.eq),
+            self.channels,
+        )
+        self.comp = make_compressor(c.compressor, sample_rate, self.channels)
+        self.fader = 0.0 if (c.mute or silenced) else db_to_gain(c.fader_db)
+        self.pan, self.width = c.pan, c.width
+        self.sends: list[tuple[str, float, bool]] = [
+            (s.bus, db_to_gain(s.level_db), s.pre_fader)
+            for s in c.sends
+            if s.level_db != -math.inf and not (c.mute or silenced)
+        ]
+        self.regions = [
+            (
+                round(r.start_s * sample_rate),
+                round(r.end_s * sample_rate),
+                round(r.fade_in_ms * sample_rate / 1000.0),
+                round(r.fade_out_ms * sample_rate / 1000.0),
+            )
+            for r in track.regions
+        ]
+        self.audible = self.fader > 0 or bool(self.sends)
+
+    def _read(self, start: int, n: int) -> np.ndarray:
+        """Source samples for session samples [start, start+n), delayed; zeros outside."""
+        h = self.frac_h
+        half = 0 if h is None else len(h) // 2
+        lo = start - self.d_int - (half if h is not None else 0)
+        length = n + (len(h) - 1 if h is not None else 0)
+        total = self.audio.shape[1]
+        out = np.zeros((self.channels, length))
+        a, b = max(lo, 0), min(lo + length, total)
+        if b > a:
+            out[:, a - lo : b - lo] = self.audio[:, a:b]
+        if h is None:
+            return out
+        # y[i] = sum_j h[j] x[i - j], j = -half+1..half; out[k] holds x[lo + k]
+        y = np.empty((self.channels, n))
+        for ch in range(self.channels):
+            y[ch] = np.convolve(out[ch], h, mode="valid")[:n]
+        return y
+
+    def _envelope(self, start: int, n: int) -> np.ndarray | None:
+        if not self.regions:
+            return None
+        env = np.zeros(n)
+        idx = np.arange(start, start + n)
+        for s0, s1, fi, fo in self.regions:
+            if s1 <= start or s0 >= start + n:
+                continue
+            g = ((idx >= s0) & (idx < s1)).astype(float)
+            if fi > 0:
+                ramp = (idx >= s0) & (idx < s0 + fi)
+                g[ramp] = 0.5 - 0.5 * np.cos(np.pi * (idx[ramp] - s0 + 0.5) / fi)
+            if fo > 0:
+                ramp = (idx >= s1 - fo) & (idx < s1)
+                g[ramp] = np.minimum(
+                    g[ramp], 0.5 - 0.5 * np.cos(np.pi * (s1 - idx[ramp] - 0.5) / fo)
+                )
+            np.maximum(env, g, out=env)
+        return env
+
+    def process(self, start: int, n: int) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+        """Stereo output ``(2, n)`` at the fader, and the send signals ``(bus id, (2, n))``."""
+        if not self.audible:
+            return np.zeros((2, n)), []
+        x = self._read(start, n)
+        if self.pre_gain != 1.0:
+            x *= self.pre_gain
+        env = self._envelope(start, n)
+        if env is not None:
+            x *= env
+        x = self.filter.process(x)
+        if self.comp is not None:
+            x = self.comp.process(x)
+        placed = to_stereo(x, pan=self.pan, width=self.width)
+        out = placed * self.fader
+        sends = [(bus, (placed if pre else out) * level) for bus, level, pre in self.sends]
+        return out, sends
+
+
+class _GroupProc:
+    """A group bus applied to each member separately (see the module docstring)."""
+
+    def __init__(self, bus: m.Bus, members: list[int], sample_rate: int) -> None:
+        ch = bus.chain
+        sos = filter_sos(sample_rate, high_pass=ch.high_pass, low_pass=ch.low_pass, eq=ch.eq)
+        self.members = members
+        self.filters = {i: SosFilter(sos, 2) for i in members}
+        self.comp = make_compressor(ch.compressor, sample_rate, 2)
+        self.gain = 0.0 if ch.mute else db_to_gain(ch.fader_db)
+        self.pan, self.width = ch.pan, ch.width
+
+    def process(self, outs: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        filtered = {i: self.filters[i].process(outs[i]) for i in self.members}
+        g = None
+        if self.comp is not None and filtered:
+            total = np.zeros_like(next(iter(filtered.values())))
+            for i in self.members:
+                total += filtered[i]
+            g = self.comp.gains(total)
+        result = {}
+        for i in self.members:
+            y = to_stereo(filtered[i], pan=self.pan, width=self.width, gain=self.gain)
+            result[i] = y * g if g is not None else y
+        return result
+
+
+class _AuxProc:
+    """An aux return: pre-filters -> effect -> EQ -> compressor -> fader/balance."""
+
+    def __init__(self, bus: m.Bus, sample_rate: int, block_size: int) -> None:
+        ch = bus.chain
+        self.pre = SosFilter(
+            filter_sos(sample_rate, high_pass=ch.high_pass, low_pass=ch.low_pass), 2
+        )
+        self.post = SosFilter(filter_sos(sample_rate, eq=ch.eq), 2)
+        fx = bus.effect
+        if isinstance(fx, m.Reverb):
+            self.effect = Reverb(
+                sample_rate=sample_rate, block_size=block_size, decay_s=fx.decay_s,
+                predelay_ms=fx.predelay_ms, damping=fx.damping, width=fx.width, seed=fx.seed,
+            )  # fmt: skip
+        elif isinstance(fx, m.Delay):
+            self.effect = FeedbackDelay(
+                sample_rate=sample_rate, time_left_ms=fx.time_left_ms,
+                time_right_ms=fx.time_right_ms, feedback=fx.feedback, damping_hz=fx.damping_hz,
+            )  # fmt: skip
+        else:
+            self.effect = None
+        self.comp = make_compressor(ch.compressor, sample_rate, 2)
+        self.gain = 0.0 if ch.mute else db_to_gain(ch.fader_db)
+        self.pan, self.width = ch.pan, ch.width
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        y = self.pre.process(x)
+        if self.effect is not None:
+            y = self.effect.process(y)
+        y = self.post.process(y)
+        if self.comp is not None:
+            y = self.comp.process(y)
+        return to_stereo(y, pan=self.pan, width=self.width, gain=self.gain)
+
+
+class _MasterPre:
+    """The master chain before the gain stage: filters, EQ, glue compressor."""
+
+    def __init__(self, master: m.Master, sample_rate: int) -> None:
+        self.filter = SosFilter(filter_sos(sample_rate, high_pass=master.high_pass,
+                                           eq=master.eq), 2)  # fmt: skip
+        self.comp = make_compressor(master.compressor, sample_rate, 2)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.filter.is_identity and self.comp is None
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        y = self.filter.process(x)
+        return self.comp.process(y) if self.comp is not None else y
+
+
+# --------------------------------------------------------------------------------------------
+# the render
+
+
+def return_stem_name(bus_id: str, taken: set[str]) -> str:
+    """File base name for an aux return's stem, distinct from every track's name."""
+    name = f"_return_{bus_id}"
+    while name in taken:
+        name = "_" + name
+    return name
+
+
+def render(
+    session: m.Session,
+    sources: Mapping[str, np.ndarray],
+    out_dir: str | Path,
+    *,
+    options: RenderOptions | None = None,
+    stem_names: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> RenderResult:
+    """Render ``session`` to ``out_dir``: ``stems/*.wav``, ``mix.wav``, ``master.wav``.
+
+    Parameters
+    ----------
+    session : the mix document; ``session.sample_rate`` is the render rate (Hz)
+    sources : track id -> audio ``(channels, n)`` float32 at the session rate; tracks without
+        audio here are left out with a warning
+    out_dir : folder for the outputs (created; files appear atomically)
+    stem_names : track id -> base name of its stem file (default: the source file's base name)
+    progress : called with (seconds done, seconds in all, stage)
+
+    Raises :class:`NothingToMixError` when no track has audio.
+    """
+    opts = options or RenderOptions()
+    t0 = time.perf_counter()
+    sr = session.sample_rate
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    B = int(opts.block_size)
+    result = RenderResult(out_dir=out, sample_rate=sr, duration_s=0.0)
+
+    tracks = [t for t in session.tracks if t.id in sources]
+    for t in session.tracks:
+        if t.id not in sources:
+            result.warnings.append(f"{t.name}: no audio for this track; left out of the render")
+    if not tracks:
+        raise NothingToMixError("no track of the session has audio to render")
+    n_total = max(sources[t.id].shape[1] for t in tracks)
+    if session.length_s > 0:
+        n_total = round(session.length_s * sr)
+    result.duration_s = n_total / sr
+    any_solo = any(t.chain.solo for t in tracks)
+    procs = [
+        _TrackProc(t, sources[t.id], sr, silenced=any_solo and not t.chain.solo) for t in tracks
+    ]
+    groups = {
+        b.id: _GroupProc(b, [i for i, t in enumerate(tracks) if t.bus == b.id], sr)
+        for b in session.buses
+        if b.kind == "group"
+    }
+    used_aux = {bus for p in procs for bus, _, _ in p.sends}
+    auxes = {
+        b.id: _AuxProc(b, sr, B) for b in session.buses if b.kind == "aux" and b.id in used_aux
+    }
+
+    names = dict(stem_names or {})
+    for t in tracks:
+        names.setdefault(t.id, Path(t.source.path).stem or t.id)
+    taken = set(names.values())
+    writers: dict[str, AtomicAudioWriter] = {}
+    stems_dir = out / "stems"
+    try:
+        if opts.write_stems:
+            for t in tracks:
+                path = stems_dir / f"{names[t.id]}.wav"
+                writers[t.id] = AtomicAudioWriter(path, sample_rate=sr, channels=2,
+                                                  subtype=opts.stem_subtype)  # fmt: skip
+            for bus_id in auxes:
+                rname = return_stem_name(bus_id, taken)
+                taken.add(rname)
+                writers[f"aux:{bus_id}"] = AtomicAudioWriter(
+                    stems_dir / f"{rname}.wav", sample_rate=sr, channels=2,
+                    subtype=opts.stem_subtype,
+                )  # fmt: skip
+        mix_path = out / "mix.wav"
+        mix_writer = AtomicAudioWriter(mix_path, sample_rate=sr, channels=2, subtype="FLOAT")
+        writers["mix"] = mix_writer
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+
+    mix_meter = LoudnessMeter(sr, 2)
+    mix_peak = 0.0
+    workers = opts.workers or min(len(procs), _cpu_count())
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    io_pool = ThreadPoolExecutor(max_workers=1)
+    pending: list[Future] = []
+    try:
+        for start in range(0, n_total, B):
+            n = min(B, n_total - start)
+            results = list(pool.map(lambda p, s=start, k=n: p.process(s, k), procs))
+            contributions: dict[int, np.ndarray] = {}
+            aux_in = {bus: np.zeros((2, n)) for bus in auxes}
+            for i, (y, sends) in enumerate(results):
+                if tracks[i].bus is None:
+                    contributions[i] = y
+                for bus, s in sends:
+                    aux_in[bus] += s
+            for gp in groups.values():
+                contributions.update(gp.process({i: results[i][0] for i in gp.members}))
+            aux_out = {bus: auxes[bus].process(aux_in[bus]) for bus in auxes}
+            mix = np.zeros((2, n))
+            for i in range(len(procs)):
+                if i in contributions:
+                    mix += contributions[i]
+            for bus in auxes:
+                mix += aux_out[bus]
+            mix32 = mix.astype(np.float32)
+            mix_meter.add(mix32)
+            mix_peak = max(mix_peak, float(np.max(np.abs(mix32))) if n else 0.0)
+            for f in pending:
+                f.result()
+            pending = [io_pool.submit(mix_writer.write, mix32)]
+            if opts.write_stems:
+                for i, t in enumerate(tracks):
+                    block = contributions.get(i, np.zeros((2, n))).astype(np.float32)
+                    pending.append(io_pool.submit(writers[t.id].write, block))
+                for bus in auxes:
+                    pending.append(
+                        io_pool.submit(writers[f"aux:{bus}"].write, aux_out[bus].astype(np.float32))
+                    )
+            if progress is not None:
+                progress((start + n) / sr, n_total / sr, "mix")
+        for f in pending:
+            f.result()
+        for key, w in writers.items():
+            p = w.close()
+            if key in names:
+                result.stem_paths[names[key]] = p
+            elif key.startswith("aux:"):
+                result.stem_paths[p.stem] = p
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    finally:
+        pool.shutdown()
+        io_pool.shutdown()
+
+    result.mix_path = mix_path
+    result.mix_lufs = mix_meter.integrated_lufs
+    result.mix_sample_peak_dbfs = gain_to_db(mix_peak)
+    if opts.write_master:
+        _master(session, mix_path, out / "master.wav", result, opts, progress)
+    if not opts.write_mix:
+        mix_path.unlink(missing_ok=True)
+        result.mix_path = None
+    result.render_seconds = time.perf_counter() - t0
+    return result
+
+
+def _cpu_count() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _master_pass(
+    session: m.Session,
+    mix_path: Path,
+    master_path: Path,
+    gain_db: float,
+    opts: RenderOptions,
+    *,
+    measure_only: bool,
+) -> tuple[float, float, float]:
+    """One pass of the master chain over ``mix.wav``. Returns (LUFS, dBTP, limiter max GR dB).
+
+    With ``measure_only`` the limiter is skipped and nothing is written: the loudness returned
+    is that of the chain before the limiter at 0 dB gain.
+    """
+    import soundfile as sf
+
+    sr = session.sample_rate
+    master = session.master
+    pre = _MasterPre(master, sr)
+    use_limiter = master.limiter.enabled and not measure_only
+    lim = (
+        TruePeakLimiter(sample_rate=sr, channels=2, ceiling_dbtp=master.limiter.ceiling_dbtp,
+                        lookahead_ms=master.limiter.lookahead_ms,
+                        release_ms=master.limiter.release_ms)
+        if use_limiter else None
+    )  # fmt: skip
+    gain = db_to_gain(gain_db) if not measure_only else 1.0
+    meter = LoudnessMeter(sr, 2)
+    tp = 0.0
+    context = np.zeros((2, 0))
+    writer = None
+    if not measure_only:
+        writer = AtomicAudioWriter(master_path, sample_rate=sr, channels=2,
+                                   subtype=opts.master_subtype)  # fmt: skip
+
+    def emit(y: np.ndarray) -> None:
+        nonlocal tp, context
+        meter.add(y)
+        if not measure_only:
+            both = np.concatenate([context, y], axis=1)
+            tp = max(tp, true_peak(both))
+            context = y[:, -32:]
+            writer.write(y.astype(np.float32))
+
+    try:
+        with sf.SoundFile(str(mix_path)) as f:
+            for block in f.blocks(blocksize=opts.block_size, dtype="float32", always_2d=True):
+                y = pre.process(np.ascontiguousarray(block.T, dtype=np.float64))
+                if gain != 1.0:
+                    y = y * gain
+                if lim is not None:
+                    y = lim.process(y)
+                if y.shape[1]:
+                    emit(y)
+        if lim is not None:
+            emit(lim.flush())
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    gr = lim.max_gain_reduction_db if lim is not None else 0.0
+    return meter.integrated_lufs, gain_to_db(tp), gr
+
+
+def _master(
+    session: m.Session,
+    mix_path: Path,
+    master_path: Path,
+    result: RenderResult,
+    opts: RenderOptions,
+    progress: Progress | None,
+) -> None:
+    master = session.master
+    target = master.target_lufs
+    gain_db = master.gain_db
+    if target is not None:
+        if _MasterPre(master, session.sample_rate).is_identity:
+            pre_lufs = result.mix_lufs  # measured during the mix pass
+        else:
+            pre_lufs, _, _ = _master_pass(session, mix_path, master_path, 0.0, opts,
+                                          measure_only=True)  # fmt: skip
+            result.master_passes += 1
+        if not math.isfinite(pre_lufs):
+            result.warnings.append("the mix is silent: no loudness target can be reached")
+            gain_db = 0.0
+        else:
+            gain_db = min(target - pre_lufs, MAX_MASTER_GAIN_DB)
+    history: list[tuple[float, float]] = []
+    while True:
+        lufs, tp, gr = _master_pass(session, mix_path, master_path, gain_db, opts,
+                                    measure_only=False)  # fmt: skip
+        result.master_passes += 1
+        if progress is not None:
+            progress(result.duration_s, result.duration_s, f"master pass {result.master_passes}")
+        history.append((gain_db, lufs))
+        if target is None or not math.isfinite(lufs):
+            break
+        error = target - lufs
+        if abs(error) <= LOUDNESS_TOLERANCE_LU or len(history) >= MAX_MASTER_PASSES:
+            if abs(error) > 0.5:
+                result.warnings.append(
+                    f"loudness target {target:g} LUFS not reached: the master measures "
+                    f"{lufs:.1f} LUFS (the limiter at {master.limiter.ceiling_dbtp:g} dBTP "
+                    f"would have to remove {gr:.1f} dB)"
+                )
+            break
+        if len(history) >= 2:
+            (g0, l0), (g1, l1) = history[-2], history[-1]
+            slope = (l1 - l0) / (g1 - g0) if g1 != g0 else 1.0
+            slope = min(max(slope, 0.2), 1.0)
+        else:
+            slope = 1.0
+        new_gain = min(gain_db + error / slope, MAX_MASTER_GAIN_DB)
+        if new_gain == gain_db:
+            break
+        gain_db = new_gain
+    result.master_path = master_path
+    result.master_gain_db = gain_db
+    result.master_lufs = lufs
+    result.master_true_peak_dbtp = tp
+    result.limiter_max_reduction_db = gr
