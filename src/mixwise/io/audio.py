@@ -407,6 +407,20 @@ def load_stems(
 
 WavSubtype = Literal["FLOAT", "PCM_24", "PCM_16"]
 
+#: libsndfile's SFC_SET_ADD_PEAK_CHUNK command.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _no_peak_chunk(f) -> None:
+    """Stop libsndfile from adding a PEAK chunk to float WAVs: it holds the time of writing,
+    which would make two renders of the same session differ in their bytes."""
+    try:
+        import soundfile as sf
+
+        sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    except (AttributeError, TypeError):  # a soundfile without these internals: keep the chunk
+        pass
+
 
 class AtomicAudioWriter:
     """Write an audio file block by block; it appears under its name only when complete.
@@ -437,6 +451,7 @@ class AtomicAudioWriter:
             tmp, mode="w", samplerate=int(sample_rate), channels=channels,
             subtype=subtype, format="WAV" if channels <= 2 else "WAVEX",
         )  # fmt: skip
+        _no_peak_chunk(self._file)
         self.frames = 0
 
     def write(self, block: np.ndarray) -> None:

@@ -50,7 +50,7 @@ Progress = Callable[[float, float, str], None]
 
 #: Loudness targeting stops when the master is this close to the target (LU).
 LOUDNESS_TOLERANCE_LU = 0.1
-MAX_MASTER_PASSES = 4
+MAX_MASTER_PASSES = 5
 #: The gain search never raises the mix by more than this (dB).
 MAX_MASTER_GAIN_DB = 36.0
 
@@ -636,27 +636,29 @@ def _master(
         if progress is not None:
             progress(result.duration_s, result.duration_s, f"master pass {result.master_passes}")
         history.append((gain_db, lufs))
+        log.debug("master pass %d: gain %.3f dB -> %.3f LUFS", len(history), gain_db, lufs)
         if target is None or not math.isfinite(lufs):
             break
         error = target - lufs
         if abs(error) <= LOUDNESS_TOLERANCE_LU or len(history) >= MAX_MASTER_PASSES:
-            if abs(error) > 0.5:
-                result.warnings.append(
-                    f"loudness target {target:g} LUFS not reached: the master measures "
-                    f"{lufs:.1f} LUFS (the limiter at {master.limiter.ceiling_dbtp:g} dBTP "
-                    f"would have to remove {gr:.1f} dB)"
-                )
             break
+        slope = 1.0
         if len(history) >= 2:
             (g0, l0), (g1, l1) = history[-2], history[-1]
             slope = (l1 - l0) / (g1 - g0) if g1 != g0 else 1.0
-            slope = min(max(slope, 0.2), 1.0)
-        else:
-            slope = 1.0
+            if slope < 0.05:
+                break  # the limiter is saturated: more gain no longer makes it louder
+            slope = min(slope, 1.0)
         new_gain = min(gain_db + error / slope, MAX_MASTER_GAIN_DB)
         if new_gain == gain_db:
             break
         gain_db = new_gain
+    if target is not None and math.isfinite(lufs) and abs(target - lufs) > 2 * LOUDNESS_TOLERANCE_LU:
+        result.warnings.append(
+            f"loudness target {target:g} LUFS not reached: the master measures {lufs:.1f} LUFS "
+            f"(the limiter at {master.limiter.ceiling_dbtp:g} dBTP already removes up to "
+            f"{gr:.1f} dB)"
+        )
     result.master_path = master_path
     result.master_gain_db = gain_db
     result.master_lufs = lufs
