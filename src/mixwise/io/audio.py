@@ -220,10 +220,11 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
     frames = int(data.shape[0])
     if frames == 0:
         raise AudioFileError(str(p), "holds no audio samples (0 frames)")
-    if 0 < declared_frames and frames < declared_frames and fmt not in ("OGG", "MPEG"):
+    missing = _missing_data_bytes(p, size)
+    if missing > 0 or frames < declared_frames:
         warnings.append(
-            f"truncated: the header promises {declared_frames} frames but only {frames} "
-            "could be read; the readable part is used"
+            "truncated: the file ends before the audio its header announces "
+            f"({missing} bytes missing); the {frames / sr:.2f} s that are there are used"
         )
     audio = np.ascontiguousarray(data.T)
     bad = ~np.isfinite(audio)
@@ -252,6 +253,37 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
         size_bytes=size,
     )
     return audio, sr, info, warnings
+
+
+def _missing_data_bytes(path: Path, size: int) -> int:
+    """Bytes of audio a WAV or AIFF header announces beyond the end of the file (0 if none).
+
+    libsndfile quietly shortens such files, so the truncation is found from the header here.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12:
+                return 0
+            if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+                little, data_id = True, b"data"
+            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+                little, data_id = False, b"SSND"
+            else:
+                return 0
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                chunk = f.read(8)
+                length = int.from_bytes(chunk[4:8], "little" if little else "big")
+                if chunk[:4] == data_id:
+                    if length == 0xFFFFFFFF:  # streaming writers leave the size open
+                        return 0
+                    return max(0, pos + 8 + length - size)
+                pos += 8 + length + (length & 1)
+    except OSError:
+        return 0
+    return 0
 
 
 def count_clipped_runs(audio: np.ndarray, *, run_samples: int = CLIP_RUN_SAMPLES) -> int:
