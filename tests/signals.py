@@ -11,8 +11,15 @@ DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEMO_STEMS = Path(__file__).resolve().parents[1] / "demo" / "reggaetontry" / "stems"
 
 
-def sine(freq_hz: float, *, seconds: float = 1.0, sample_rate: int = 48_000, amplitude: float = 0.5,
-         channels: int = 1, fade_ms: float = 0.0) -> np.ndarray:
+def sine(
+    freq_hz: float,
+    *,
+    seconds: float = 1.0,
+    sample_rate: int = 48_000,
+    amplitude: float = 0.5,
+    channels: int = 1,
+    fade_ms: float = 0.0,
+) -> np.ndarray:
     """A sine of peak ``amplitude``; optional raised-cosine fades at both ends."""
     t = np.arange(int(round(seconds * sample_rate))) / sample_rate
     x = amplitude * np.sin(2 * np.pi * freq_hz * t)
@@ -21,8 +28,14 @@ def sine(freq_hz: float, *, seconds: float = 1.0, sample_rate: int = 48_000, amp
     return np.tile(x, (channels, 1)).astype(np.float32)
 
 
-def noise(*, seconds: float = 1.0, sample_rate: int = 48_000, rms: float = 0.1, channels: int = 2,
-          seed: int = 0) -> np.ndarray:
+def noise(
+    *,
+    seconds: float = 1.0,
+    sample_rate: int = 48_000,
+    rms: float = 0.1,
+    channels: int = 2,
+    seed: int = 0,
+) -> np.ndarray:
     """Gaussian white noise with the given RMS per channel (independent channels)."""
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sample_rate))
@@ -44,8 +57,13 @@ def rms_db(x: np.ndarray) -> float:
     return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)))
 
 
-def write_wav(path: Path, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT",
-              format: str | None = None) -> Path:
+def write_wav(
+    path: Path,
+    audio: np.ndarray,
+    sample_rate: int,
+    subtype: str = "FLOAT",
+    format: str | None = None,
+) -> Path:
     """Write ``audio`` (channels, n) with soundfile; returns the path."""
     import soundfile as sf
 

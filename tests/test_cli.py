@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from signals import DEMO_STEMS, noise, read_wav, sine, write_wav
 
 from mixwise.cli import main
+from signals import DEMO_STEMS, noise, read_wav, sine, write_wav
 
 SR = 48_000
 
@@ -19,8 +19,15 @@ SR = 48_000
 @pytest.fixture
 def stems(tmp_path):
     d = tmp_path / "My Song"
-    write_wav(d / "01 Kick.wav", noise(seconds=3.0, sample_rate=SR, rms=0.2, channels=1), SR, "PCM_24")
-    write_wav(d / "02 Bass.flac", sine(55.0, seconds=3.0, sample_rate=SR, amplitude=0.3, channels=1), SR, "PCM_16")
+    write_wav(
+        d / "01 Kick.wav", noise(seconds=3.0, sample_rate=SR, rms=0.2, channels=1), SR, "PCM_24"
+    )
+    write_wav(
+        d / "02 Bass.flac",
+        sine(55.0, seconds=3.0, sample_rate=SR, amplitude=0.3, channels=1),
+        SR,
+        "PCM_16",
+    )
     write_wav(d / "03 Keys.wav", noise(seconds=2.5, sample_rate=SR, rms=0.01, seed=4), SR)
     return d
 
@@ -30,8 +37,18 @@ def test_mix_writes_the_public_outputs(stems, tmp_path, capsys):
     assert main(["mix", str(stems), "-o", str(out), "-q"]) == 0
     text = capsys.readouterr().out
     assert "master.wav" in text and "LUFS" in text
-    assert sorted(p.name for p in out.iterdir()) == ["master.wav", "mix.wav", "report.json", "session.json", "stems"]
-    assert sorted(p.name for p in (out / "stems").iterdir()) == ["01 Kick.wav", "02 Bass.wav", "03 Keys.wav"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "master.wav",
+        "mix.wav",
+        "report.json",
+        "session.json",
+        "stems",
+    ]
+    assert sorted(p.name for p in (out / "stems").iterdir()) == [
+        "01 Kick.wav",
+        "02 Bass.wav",
+        "03 Keys.wav",
+    ]
     mix, _ = read_wav(out / "mix.wav")
     total = sum(read_wav(p)[0] for p in (out / "stems").iterdir())
     np.testing.assert_allclose(total, mix, atol=1e-6)
@@ -91,7 +108,10 @@ def test_render_goes_on_without_a_missing_source(stems, tmp_path, capsys):
     assert main(["render", str(tmp_path / "s.json"), "-o", str(tmp_path / "b"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "gone.wav" in err
-    assert sorted(p.name for p in (tmp_path / "b" / "stems").iterdir()) == ["01 Kick.wav", "02 Bass.wav"]
+    assert sorted(p.name for p in (tmp_path / "b" / "stems").iterdir()) == [
+        "01 Kick.wav",
+        "02 Bass.wav",
+    ]
 
 
 def test_analyze_json_is_one_object_per_file(stems, capsys):
@@ -100,7 +120,14 @@ def test_analyze_json_is_one_object_per_file(stems, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["file"] for r in rows] == ["01 Kick.wav", "02 Bass.flac", "03 Keys.wav", "broken.wav"]
     kick = rows[0]
-    for key in ["integrated_lufs", "loudness_range_lu", "sample_peak_dbfs", "true_peak_dbtp", "rms_dbfs", "crest_db"]:
+    for key in [
+        "integrated_lufs",
+        "loudness_range_lu",
+        "sample_peak_dbfs",
+        "true_peak_dbtp",
+        "rms_dbfs",
+        "crest_db",
+    ]:
         assert isinstance(kick[key], float)
     assert rows[1]["sample_peak_dbfs"] == pytest.approx(20 * np.log10(0.3), abs=0.01)
     assert "error" in rows[3]
@@ -115,11 +142,17 @@ def test_usage_errors_and_version(capsys):
 
 
 def test_python_dash_m_help_is_quick_and_works():
-    res = subprocess.run([sys.executable, "-m", "mixwise", "--help"], capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "mixwise", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0 and "mix" in res.stdout and "render" in res.stdout
     # no heavy imports at start-up
-    res = subprocess.run([sys.executable, "-c", "import mixwise.cli, sys; print('numba' in sys.modules)"],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-c", "import mixwise.cli, sys; print('numba' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.stdout.strip() == "False"
 
 
@@ -127,7 +160,9 @@ def test_python_dash_m_help_is_quick_and_works():
 def test_mastered_demo_meets_its_target(tmp_path):
     pyebur128 = pytest.importorskip("pyebur128")
     out = tmp_path / "demo"
-    assert main(["mix", str(DEMO_STEMS), "-o", str(out), "-q", "--no-stems", "--preset", "apple"]) == 0
+    assert (
+        main(["mix", str(DEMO_STEMS), "-o", str(out), "-q", "--no-stems", "--preset", "apple"]) == 0
+    )
     y, sr = read_wav(out / "master.wav")
     mode = pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK
     st = pyebur128.R128State(2, sr, mode)

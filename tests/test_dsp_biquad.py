@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from signals import rms_db, sine
 
 from mixwise.dsp.biquad import SosFilter, butterworth, rbj_biquad, sos_response_db
 from mixwise.errors import ParameterError
+from signals import rms_db, sine
 
 
 def prototype_db(kind: str, f: float, f0: float, sr: int, gain_db: float, q: float) -> float:
@@ -68,7 +68,9 @@ def test_rendered_sine_gain_matches_response(kind):
     sos = rbj_biquad(kind, f0, sr, gain_db=6.0, q=1.0)
     x = sine(f, seconds=1.0, sample_rate=sr, amplitude=0.5)
     filt = SosFilter(sos, 1)
-    y = np.concatenate([filt.process(x[:, i : i + 4096]) for i in range(0, x.shape[1], 4096)], axis=1)
+    y = np.concatenate(
+        [filt.process(x[:, i : i + 4096]) for i in range(0, x.shape[1], 4096)], axis=1
+    )
     measured = rms_db(y[:, sr // 2 :]) - rms_db(x[:, sr // 2 :])
     assert measured == pytest.approx(prototype_db(kind, f, f0, sr, 6.0, 1.0), abs=0.05)
 
@@ -93,11 +95,18 @@ def test_12db_butterworth_equals_cookbook_hpf():
 
 def test_block_filtering_equals_one_piece():
     sr = 48_000
-    sos = np.vstack([rbj_biquad("peak", 300.0, sr, gain_db=5, q=2), butterworth("high_pass", 60.0, sr, slope_db_oct=24)])
+    sos = np.vstack(
+        [
+            rbj_biquad("peak", 300.0, sr, gain_db=5, q=2),
+            butterworth("high_pass", 60.0, sr, slope_db_oct=24),
+        ]
+    )
     x = np.random.default_rng(1).standard_normal((2, 50_000)).astype(np.float32)
     whole = SosFilter(sos, 2).process(x)
     f = SosFilter(sos, 2)
-    parts = np.concatenate([f.process(x[:, i : i + 777]) for i in range(0, x.shape[1], 777)], axis=1)
+    parts = np.concatenate(
+        [f.process(x[:, i : i + 777]) for i in range(0, x.shape[1], 777)], axis=1
+    )
     np.testing.assert_array_equal(whole, parts)
 
 

@@ -17,7 +17,9 @@ def db(g: float) -> float:
 def test_mono_pan_law_values():
     assert pan_gains(-1.0, channels=1) == (1.0, 0.0)
     left, right = pan_gains(0.0, channels=1)
-    assert db(left) == pytest.approx(-3.01, abs=0.01) and db(right) == pytest.approx(-3.01, abs=0.01)
+    assert db(left) == pytest.approx(-3.01, abs=0.01) and db(right) == pytest.approx(
+        -3.01, abs=0.01
+    )
     left, right = pan_gains(0.5, channels=1)
     assert db(left) == pytest.approx(-8.34, abs=0.01)
     assert db(right) == pytest.approx(-0.69, abs=0.01)

@@ -12,11 +12,11 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from signals import noise, sine, write_wav
 
 from mixwise.cli import main
 from mixwise.errors import NothingToMixError
 from mixwise.io.audio import choose_session_rate, load_stems
+from signals import noise, sine, write_wav
 
 SR = 44_100
 
@@ -37,14 +37,28 @@ def good_formats(tmp_path):
     write_wav(d / "stereo.aiff", x, SR, "PCM_24")
     write_wav(d / "vorbis.ogg", x, SR, "VORBIS")
     write_wav(d / "mpeg.mp3", x, SR, "MPEG_LAYER_III")
-    write_wav(d / "at48k.wav", sine(440.0, seconds=1.0, sample_rate=48_000, amplitude=0.5, channels=2), 48_000)
+    write_wav(
+        d / "at48k.wav",
+        sine(440.0, seconds=1.0, sample_rate=48_000, amplitude=0.5, channels=2),
+        48_000,
+    )
     return d
 
 
 def test_every_promised_format_loads(good_formats):
     res = load_stems(good_formats)
     names = sorted(s.name for s in res.multitrack)
-    assert names == ["at48k", "float", "mono", "mpeg", "pcm16", "pcm24", "pcm32", "stereo", "vorbis"]
+    assert names == [
+        "at48k",
+        "float",
+        "mono",
+        "mpeg",
+        "pcm16",
+        "pcm24",
+        "pcm32",
+        "stereo",
+        "vorbis",
+    ]
     assert res.problems == []
     mt = res.multitrack
     assert mt.sample_rate == SR  # the most common rate among the stems
@@ -74,8 +88,18 @@ def _bad_corpus(d):
     nan[0, 1000:1010] = np.nan
     write_wav(d / "nan.wav", nan, SR, "FLOAT")
     write_wav(d / "surround51.wav", np.tile(x[:1] * 0.5, (6, 1)), SR, "PCM_16")
-    write_wav(d / "phone 8k.wav", sine(300.0, seconds=1.0, sample_rate=8000, amplitude=0.3), 8000, "PCM_16")
-    write_wav(d / "hires 192k.wav", sine(1000.0, seconds=1.0, sample_rate=192_000, amplitude=0.3, channels=2), 192_000, "FLOAT")
+    write_wav(
+        d / "phone 8k.wav",
+        sine(300.0, seconds=1.0, sample_rate=8000, amplitude=0.3),
+        8000,
+        "PCM_16",
+    )
+    write_wav(
+        d / "hires 192k.wav",
+        sine(1000.0, seconds=1.0, sample_rate=192_000, amplitude=0.3, channels=2),
+        192_000,
+        "FLOAT",
+    )
     write_wav(d / "silent.wav", np.zeros((2, SR), np.float32), SR, "PCM_16")
     clipped = np.clip(x * 20, -1, 1)
     write_wav(d / "clipped.wav", clipped, SR, "PCM_16")
@@ -109,8 +133,17 @@ def test_bad_input_corpus_gives_one_line_each_and_the_rest_loads(tmp_path):
         assert words in p.message, (name, p.message)
         assert "\n" not in str(p) and name in str(p)
     loaded = sorted(s.name for s in res.multitrack)
-    assert loaded == sorted(["good one", "Ünïcode stem – ça", "shorter", "truncated", "phone 8k",
-                             "hires 192k", "clipped"])  # fmt: skip
+    assert loaded == sorted(
+        [
+            "good one",
+            "Ünïcode stem – ça",
+            "shorter",
+            "truncated",
+            "phone 8k",
+            "hires 192k",
+            "clipped",
+        ]
+    )
     mt = res.multitrack
     assert mt.sample_rate == SR
     assert all(s.audio.shape == (s.channels, mt.n_samples) for s in mt)
@@ -132,8 +165,18 @@ def test_cli_mixes_what_it_can_from_the_bad_corpus(tmp_path, capsys):
         lines = [ln for ln in captured.err.splitlines() if name in ln]
         assert len(lines) == 1, (name, captured.err)
     stems = sorted(p.name for p in (out / "stems").iterdir())
-    assert stems == sorted(f"{n}.wav" for n in ["good one", "Ünïcode stem – ça", "shorter", "truncated",
-                                               "phone 8k", "hires 192k", "clipped"])  # fmt: skip
+    assert stems == sorted(
+        f"{n}.wav"
+        for n in [
+            "good one",
+            "Ünïcode stem – ça",
+            "shorter",
+            "truncated",
+            "phone 8k",
+            "hires 192k",
+            "clipped",
+        ]
+    )
     info = sf.info(str(out / "master.wav"))
     assert info.samplerate == SR and info.channels == 2
     assert _digest(d) == before

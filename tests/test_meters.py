@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from signals import DATA_DIR, noise, sine
 
 from mixwise.analysis.meters import (
     LoudnessMeter,
@@ -14,6 +13,7 @@ from mixwise.analysis.meters import (
     loudness_range,
     measure,
 )
+from signals import DATA_DIR, noise, sine
 
 
 def _ebur128(x: np.ndarray, sr: int) -> tuple[float, float]:
@@ -33,7 +33,7 @@ def test_997hz_sine_at_minus_20_dbfs_reads_minus_20_lufs_in_stereo(sr):
 @pytest.mark.parametrize("sr", [32_000, 44_100, 48_000, 88_200, 96_000])
 def test_integrated_loudness_matches_libebur128_on_noise(sr):
     x = noise(seconds=4.0, sample_rate=sr, rms=0.05, seed=sr)
-    x[:, : sr] *= 0.01  # a quiet first second, so the gates matter
+    x[:, :sr] *= 0.01  # a quiet first second, so the gates matter
     assert integrated_loudness(x, sr) == pytest.approx(_ebur128(x, sr)[0], abs=0.01)
 
 
@@ -48,7 +48,9 @@ def test_gating_ignores_silence():
     assert integrated_loudness(np.zeros((2, sr * 2), np.float32), sr) == -math.inf
 
 
-@pytest.mark.parametrize(("low_db", "high_db", "want_lu"), [(-30, -20, 10), (-25, -20, 5), (-40, -20, 20)])
+@pytest.mark.parametrize(
+    ("low_db", "high_db", "want_lu"), [(-30, -20, 10), (-25, -20, 5), (-40, -20, 20)]
+)
 def test_loudness_range_of_tech3342_style_steps(low_db, high_db, want_lu):
     # 20 s of 1 kHz at one level, then 20 s at another (EBU Tech 3342 test cases 1-3)
     sr = 48_000
@@ -92,7 +94,9 @@ def test_measure_does_not_modify_input():
 def test_loudness_matches_libebur128_on_real_stems():
     from mixwise.io.audio import read_audio
 
-    files = sorted(DATA_DIR.glob("hydrogen_jazzy/stems/*"))[:3] + sorted(DATA_DIR.glob("musdb_falcon69/stems/*"))
+    files = sorted(DATA_DIR.glob("hydrogen_jazzy/stems/*"))[:3] + sorted(
+        DATA_DIR.glob("musdb_falcon69/stems/*")
+    )
     assert files
     for f in files:
         a, sr, _, _ = read_audio(f)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from signals import noise, read_wav, rms_db, sine
 
 from mixwise.dsp.effects import reverb_impulse_response
 from mixwise.render.engine import RenderOptions, render
@@ -26,18 +25,27 @@ from mixwise.session.model import (
     SourceFile,
     Track,
 )
+from signals import noise, read_wav, rms_db, sine
 
 SR = 48_000
 
 
 def track(tid: str, channels: int = 2, **chain) -> Track:
-    return Track(id=tid, name=tid, source=SourceFile(path=f"/in/{tid}.wav", channels=channels),
-                 chain=Chain(**chain))  # fmt: skip
+    return Track(
+        id=tid,
+        name=tid,
+        source=SourceFile(path=f"/in/{tid}.wav", channels=channels),
+        chain=Chain(**chain),
+    )
 
 
 def session(*tracks: Track, buses=(), master: Master | None = None, sr: int = SR) -> Session:
-    return Session(sample_rate=sr, tracks=list(tracks), buses=list(buses),
-                   master=master or Master(target_lufs=None))  # fmt: skip
+    return Session(
+        sample_rate=sr,
+        tracks=list(tracks),
+        buses=list(buses),
+        master=master or Master(target_lufs=None),
+    )
 
 
 def run(s: Session, sources, tmp_path: Path, **opts):
@@ -88,7 +96,8 @@ def test_integer_and_fractional_delay(tmp_path):
     assert np.all(y[0, :d] == 0)
     # a fractional delay of a band-limited signal against an FFT phase shift
     band = sine(1234.5, seconds=1.0, sample_rate=SR, amplitude=0.5, fade_ms=50) + sine(
-        7000.0, seconds=1.0, sample_rate=SR, amplitude=0.2, fade_ms=50)  # fmt: skip
+        7000.0, seconds=1.0, sample_rate=SR, amplitude=0.2, fade_ms=50
+    )
     delay_ms = 0.37  # 17.76 samples
     r = run(session(track("b", channels=1, delay_ms=delay_ms)), {"b": band}, tmp_path / "frac")
     y, _ = read_wav(r.stem_paths["b"])
@@ -125,15 +134,35 @@ def test_mute_and_solo(tmp_path):
 
 
 def _full_session() -> tuple[Session, dict[str, np.ndarray]]:
-    eq = [EQBand(type="low_shelf", freq_hz=100, gain_db=3), EQBand(freq_hz=500, gain_db=-4, q=2),
-          EQBand(freq_hz=2000, gain_db=2, q=1), EQBand(freq_hz=4000, gain_db=-2, q=4),
-          EQBand(type="high_shelf", freq_hz=9000, gain_db=2), EQBand(type="notch", freq_hz=60, q=10)]
+    eq = [
+        EQBand(type="low_shelf", freq_hz=100, gain_db=3),
+        EQBand(freq_hz=500, gain_db=-4, q=2),
+        EQBand(freq_hz=2000, gain_db=2, q=1),
+        EQBand(freq_hz=4000, gain_db=-2, q=4),
+        EQBand(type="high_shelf", freq_hz=9000, gain_db=2),
+        EQBand(type="notch", freq_hz=60, q=10),
+    ]
     comp = Compressor(enabled=True, threshold_db=-24, ratio=3, attack_ms=5, release_ms=80)
     tracks = [
-        track("kick", channels=1, high_pass=Filter(enabled=True, freq_hz=30), eq=eq,
-              compressor=comp, fader_db=-2.0, sends=[Send(bus="verb", level_db=-20.0)]),
-        track("snare", eq=eq, compressor=comp, pan=0.2,
-              sends=[Send(bus="verb", level_db=-12.0), Send(bus="echo", level_db=-15.0, pre_fader=True)]),
+        track(
+            "kick",
+            channels=1,
+            high_pass=Filter(enabled=True, freq_hz=30),
+            eq=eq,
+            compressor=comp,
+            fader_db=-2.0,
+            sends=[Send(bus="verb", level_db=-20.0)],
+        ),
+        track(
+            "snare",
+            eq=eq,
+            compressor=comp,
+            pan=0.2,
+            sends=[
+                Send(bus="verb", level_db=-12.0),
+                Send(bus="echo", level_db=-15.0, pre_fader=True),
+            ],
+        ),
         track("keys", pan=-0.4, width=1.5, eq=eq, sends=[Send(bus="verb", level_db=-14.0)]),
     ]
     for t in tracks[:2]:
@@ -175,7 +204,9 @@ def test_render_is_deterministic_and_block_size_independent(tmp_path):
     s, sources = _full_session()
     a = run(s, sources, tmp_path / "a")
     b = run(s, sources, tmp_path / "b")
-    assert (tmp_path / "a" / "master.wav").read_bytes() == (tmp_path / "b" / "master.wav").read_bytes()
+    assert (tmp_path / "a" / "master.wav").read_bytes() == (
+        tmp_path / "b" / "master.wav"
+    ).read_bytes()
     assert (tmp_path / "a" / "mix.wav").read_bytes() == (tmp_path / "b" / "mix.wav").read_bytes()
     c = run(s, sources, tmp_path / "c", block_size=4096)
     # the reverb partitions differ with the block size, so the sum is the same to rounding
@@ -192,7 +223,9 @@ def test_master_meets_loudness_target_and_ceiling(tmp_path):
     s = session(track("a"), master=Master(target_lufs=-10.0))
     r = run(s, {"a": x}, tmp_path)
     y, _ = read_wav(r.master_path)
-    st = pyebur128.R128State(2, SR, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK)
+    st = pyebur128.R128State(
+        2, SR, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK
+    )
     st.add_frames(np.ascontiguousarray(y.T).ravel(), y.shape[1])
     assert pyebur128.get_loudness_global(st) == pytest.approx(-10.0, abs=0.15)
     tp = max(pyebur128.get_true_peak(st, c) for c in range(2))
@@ -211,9 +244,20 @@ def test_unreachable_loudness_target_is_reported(tmp_path):
 def test_delay_bus_repeats_after_its_time(tmp_path):
     x = np.zeros((1, SR), dtype=np.float32)
     x[0, 100] = 1.0
-    t = track("click", channels=1, fader_db=-math.inf, sends=[Send(bus="d", level_db=0.0, pre_fader=True)])
-    s = session(t, buses=[Bus(id="d", name="Delay", kind="aux",
-                              effect=Delay(time_left_ms=250, time_right_ms=250, feedback=0.5, damping_hz=20_000))])  # fmt: skip
+    t = track(
+        "click", channels=1, fader_db=-math.inf, sends=[Send(bus="d", level_db=0.0, pre_fader=True)]
+    )
+    s = session(
+        t,
+        buses=[
+            Bus(
+                id="d",
+                name="Delay",
+                kind="aux",
+                effect=Delay(time_left_ms=250, time_right_ms=250, feedback=0.5, damping_hz=20_000),
+            )
+        ],
+    )
     r = run(s, {"click": x}, tmp_path)
     y, _ = read_wav(r.stem_paths["_return_d"])
     first = np.argmax(np.abs(y[0]))

@@ -36,28 +36,46 @@ def example_session() -> Session:
         length_s=12.5,
         tracks=[
             Track(
-                id="kick", name="Kick In", source=SourceFile(path="/stems/Kick In.wav", channels=1),
-                role="kick", colour="#D94A3D", bus="drums",
+                id="kick",
+                name="Kick In",
+                source=SourceFile(path="/stems/Kick In.wav", channels=1),
+                role="kick",
+                colour="#D94A3D",
+                bus="drums",
                 regions=[Region(start_s=0.5, end_s=10.0, fade_in_ms=5, fade_out_ms=20)],
                 chain=Chain(
-                    trim_db=-3.5, polarity_inverted=True, delay_ms=0.37,
+                    trim_db=-3.5,
+                    polarity_inverted=True,
+                    delay_ms=0.37,
                     high_pass=Filter(enabled=True, freq_hz=30.0, slope_db_oct=24),
-                    eq=[EQBand(type="low_shelf", freq_hz=80, gain_db=2.0), EQBand(freq_hz=400, gain_db=-4, q=2.5),
-                        EQBand(type="high_shelf", freq_hz=8000, gain_db=1.5)],
+                    eq=[
+                        EQBand(type="low_shelf", freq_hz=80, gain_db=2.0),
+                        EQBand(freq_hz=400, gain_db=-4, q=2.5),
+                        EQBand(type="high_shelf", freq_hz=8000, gain_db=1.5),
+                    ],
                     compressor=Compressor(enabled=True, threshold_db=-20, ratio=4, attack_ms=2),
-                    fader_db=-2.25, pan=0.0, sends=[Send(bus="verb", level_db=-18.0)],
+                    fader_db=-2.25,
+                    pan=0.0,
+                    sends=[Send(bus="verb", level_db=-18.0)],
                 ),
             ),
-            Track(id="vox", name="Ld Vox", source=SourceFile(path="vox.flac", channels=2),
-                  chain=Chain(fader_db=-math.inf, sends=[Send(bus="verb")])),
+            Track(
+                id="vox",
+                name="Ld Vox",
+                source=SourceFile(path="vox.flac", channels=2),
+                chain=Chain(fader_db=-math.inf, sends=[Send(bus="verb")]),
+            ),
         ],
         buses=[
             Bus(id="drums", name="Drums", kind="group"),
             Bus(id="verb", name="Reverb", kind="aux", effect=Reverb(decay_s=2.2)),
             Bus(id="dly", name="Delay", kind="aux", effect=Delay(feedback=0.4)),
         ],
-        markers=[Marker(time_s=4.0, name="Chorus"), Marker(time_s=6.5, name="too much low end", kind="comment")],
-    )  # fmt: skip
+        markers=[
+            Marker(time_s=4.0, name="Chorus"),
+            Marker(time_s=6.5, name="too much low end", kind="comment"),
+        ],
+    )
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -108,10 +126,19 @@ def _broken(mutate) -> str:
     ("mutate", "expected"),
     [
         (lambda d: d["tracks"][0]["chain"].__setitem__("fader_db", 40), "tracks[0].chain.fader_db"),
-        (lambda d: d["tracks"][0]["chain"]["eq"][1].__setitem__("type", "bell"), "tracks[0].chain.eq[1].type"),
-        (lambda d: d["tracks"][0]["chain"]["eq"][1].__setitem__("freq_hz", "loud"), "tracks[0].chain.eq[1].freq_hz"),
+        (
+            lambda d: d["tracks"][0]["chain"]["eq"][1].__setitem__("type", "bell"),
+            "tracks[0].chain.eq[1].type",
+        ),
+        (
+            lambda d: d["tracks"][0]["chain"]["eq"][1].__setitem__("freq_hz", "loud"),
+            "tracks[0].chain.eq[1].freq_hz",
+        ),
         (lambda d: d["buses"][1]["effect"].__setitem__("decay_s", -1), "buses[1].effect.decay_s"),
-        (lambda d: d["tracks"][0]["chain"]["sends"][0].__setitem__("bus", "nowhere"), "tracks[0].chain.sends[0].bus"),
+        (
+            lambda d: d["tracks"][0]["chain"]["sends"][0].__setitem__("bus", "nowhere"),
+            "tracks[0].chain.sends[0].bus",
+        ),
         (lambda d: d["tracks"][0].__setitem__("bus", "verb"), "tracks[0].bus"),
         (lambda d: d["tracks"][1].__setitem__("id", "kick"), "tracks[1].id"),
         (lambda d: d["tracks"][0].pop("name"), "tracks[0].name"),
@@ -147,9 +174,17 @@ def test_parameter_paths_and_history():
     with pytest.raises(SessionError, match="no item with id 'bass'"):
         get_parameter(s, "tracks[bass].chain.pan")
     entry = apply_suggestion(
-        s, Suggestion(task="balance", target="Ld Vox", parameter="tracks[vox].chain.fader_db",
-                      old=-math.inf, new=-3.0, unit="dB", reason="the lead sits on top")
-    )  # fmt: skip
+        s,
+        Suggestion(
+            task="balance",
+            target="Ld Vox",
+            parameter="tracks[vox].chain.fader_db",
+            old=-math.inf,
+            new=-3.0,
+            unit="dB",
+            reason="the lead sits on top",
+        ),
+    )
     assert s.tracks[1].chain.fader_db == -3.0
     assert entry.old == "-inf" and entry.new == -3.0 and entry.reason
     assert session_from_json(session_to_json(s)).history[-1] == entry

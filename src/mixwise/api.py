@@ -12,7 +12,6 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,15 @@ from mixwise import __version__
 from mixwise.analysis.meters import Meters, measure
 from mixwise.assist.gain import suggest_gain_staging
 from mixwise.errors import MixwiseError, NothingToMixError
-from mixwise.io.audio import FileProblem, LoadResult, Multitrack, load_file, load_stems
+from mixwise.io.audio import (
+    FileProblem,
+    FileSource,
+    LoadResult,
+    Multitrack,
+    Stem,
+    choose_session_rate,
+    load_stems,
+)
 from mixwise.io.audio import write_text_atomic as _write_text
 from mixwise.render.engine import RenderOptions, RenderResult, render
 from mixwise.roles import colour_of
@@ -33,6 +40,10 @@ from mixwise.session.model import Limiter, Master, Session, SourceFile, Track
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, str], None]
+
+#: Stems whose decoded audio would take more than this stay on disk and are streamed while
+#: rendering (bytes); smaller sessions are held in memory.
+IN_MEMORY_BUDGET_BYTES = 768 * 2**20
 
 #: Streaming-service master presets: (integrated loudness LUFS, true-peak ceiling dBTP).
 MASTER_PRESETS: dict[str, tuple[float, float]] = {
@@ -89,12 +100,16 @@ def new_session(load: LoadResult, *, name: str = "Untitled mix") -> Session:
                 id=tid,
                 name=stem.name,
                 source=SourceFile(
-                    path=info.path, format=info.format, subtype=info.subtype,
-                    sample_rate=info.sample_rate, channels=info.channels,
-                    frames=info.frames, size_bytes=info.size_bytes,
+                    path=info.path,
+                    format=info.format,
+                    subtype=info.subtype,
+                    sample_rate=info.sample_rate,
+                    channels=info.channels,
+                    frames=info.frames,
+                    size_bytes=info.size_bytes,
                 ),
                 colour=colour_of("other"),
-            )  # fmt: skip
+            )
         )
     return Session(
         name=name,
@@ -105,24 +120,48 @@ def new_session(load: LoadResult, *, name: str = "Untitled mix") -> Session:
     )
 
 
-def analyze_multitrack(
-    mt: Multitrack, *, workers: int | None = None, progress: Progress | None = None
-) -> dict[str, Meters]:
-    """Meters for every stem (stem name -> :class:`Meters`), measured in parallel."""
-    total = sum(s.n_source_samples for s in mt.stems) / mt.sample_rate
-    done = 0.0
+def measure_stem(audio: np.ndarray, sample_rate: int) -> Meters:
+    """Meters of one decoded stem (the loader's ``analyse`` hook)."""
+    return measure(audio, sample_rate)
 
-    def one(stem):
-        return measure(stem.audio[:, : stem.n_source_samples], mt.sample_rate)
 
-    out: dict[str, Meters] = {}
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for stem, meters in zip(mt.stems, pool.map(one, mt.stems), strict=True):
-            out[stem.name] = meters
-            done += stem.n_source_samples / mt.sample_rate
-            if progress is not None:
-                progress(done, total, "analyse")
-    return out
+def stem_meters(load: LoadResult) -> dict[str, Meters]:
+    """Stem name -> :class:`Meters`, from a load made with ``analyse=measure_stem``."""
+    return {s.name: s.analysis for s in load.multitrack.stems if isinstance(s.analysis, Meters)}
+
+
+def analyze_folder(
+    stems_dir: str | os.PathLike[str], *, progress: Progress | None = None
+) -> tuple[LoadResult, dict[str, Meters]]:
+    """Decode and measure every stem of a folder in bounded memory (no audio is kept)."""
+    load = load_stems(
+        stems_dir, keep_audio=False, analyse=measure_stem, progress=_load_progress(progress)
+    )
+    return load, stem_meters(load)
+
+
+def _load_progress(progress: Progress | None):
+    return (lambda s: progress(s, 0.0, "load + analyse")) if progress else None
+
+
+def estimated_decoded_bytes(stems_dir: str | os.PathLike[str], sample_rate: int | None) -> int:
+    """How much memory (bytes) the stems of a folder take decoded as float32 at the session
+    rate (estimated from the file headers; unreadable files count as nothing)."""
+    import soundfile as sf
+
+    from mixwise.io.audio import list_audio_files
+
+    files, _ = list_audio_files(stems_dir)
+    infos = []
+    for f in files:
+        try:
+            infos.append(sf.info(str(f)))
+        except Exception:
+            continue
+    if not infos:
+        return 0
+    rate = sample_rate or choose_session_rate(i.samplerate for i in infos)
+    return int(sum(i.frames * rate / i.samplerate * i.channels * 4 for i in infos))
 
 
 def _check_out_dir(out_dir: Path, inputs: list[str]) -> None:
@@ -161,24 +200,33 @@ def mix_folder(
     and ``OUT/report.json``. ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master.
     Raises :class:`NothingToMixError` when no stem is usable.
     """
-    # load
-    load = load_stems(stems_dir, sample_rate=sample_rate,
-                      progress=(lambda s: progress(s, 0.0, "load")) if progress else None)  # fmt: skip
+    # load and analyse (audio kept in memory only when it fits the budget)
+    keep = estimated_decoded_bytes(stems_dir, sample_rate) <= IN_MEMORY_BUDGET_BYTES
+    load = load_stems(
+        stems_dir,
+        sample_rate=sample_rate,
+        keep_audio=keep,
+        analyse=measure_stem,
+        progress=_load_progress(progress),
+    )
     out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
     _check_out_dir(out, [s.info.path for s in load.multitrack.stems])
     session = new_session(load, name=Path(stems_dir).resolve().name)
-    session.master = Master(
-        target_lufs=target_lufs, limiter=Limiter(ceiling_dbtp=ceiling_dbtp)
-    )
-    # analyse
-    meters_by_name = analyze_multitrack(load.multitrack, progress=progress)
+    session.master = Master(target_lufs=target_lufs, limiter=Limiter(ceiling_dbtp=ceiling_dbtp))
     ids = {t.name: t.id for t in session.tracks}
-    meters = {ids[k]: v for k, v in meters_by_name.items()}
+    meters = {ids[k]: v for k, v in stem_meters(load).items()}
     # decide
     for s in suggest_gain_staging(session, meters):
         apply_suggestion(session, s)
     # render and report
-    return _render_and_report(session, load, out, meters, options, progress)
+    if keep:
+        sources = {ids[st.name]: st.audio for st in load.multitrack.stems}
+    else:
+        sources = {
+            ids[st.name]: FileSource(st.info.path, sample_rate=session.sample_rate)
+            for st in load.multitrack.stems
+        }
+    return _render_and_report(session, load, out, meters, sources, options, progress)
 
 
 def render_session_file(
@@ -195,35 +243,20 @@ def render_session_file(
     """
     session = load_session(session_path)
     problems: list[FileProblem] = []
-    sources: dict[str, np.ndarray] = {}
-    stems = []
-    n = round(session.length_s * session.sample_rate)
-
-    def one(track: Track):
+    sources: dict[str, FileSource] = {}
+    stems: list[Stem] = []
+    for track in session.tracks:
         path = resolve_source(session_path, track.source.path)
         try:
-            audio, info, warnings = load_file(path, sample_rate=session.sample_rate)
-            return track, audio, info, warnings, None
+            sources[track.id] = FileSource(path, sample_rate=session.sample_rate)
         except MixwiseError as err:
-            return track, None, None, [], err
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        loaded = list(pool.map(one, session.tracks))
-    from mixwise.io.audio import Stem
-
-    for track, audio, info, warnings, err in loaded:
-        if err is not None:
-            problems.append(FileProblem(track.source.path, str(err).split(": ", 1)[-1],
-                                        "skipped"))  # fmt: skip
+            message = str(err).split(": ", 1)[-1]
+            if not path.exists():
+                message = "the source file is missing"
+            problems.append(FileProblem(str(path), message, "skipped"))
             continue
-        own = audio.shape[1]
-        if n and own < n:
-            audio = np.pad(audio, ((0, 0), (0, n - own)))
-        elif n and own > n:
-            audio = np.ascontiguousarray(audio[:, :n])
-        sources[track.id] = audio
-        problems.extend(FileProblem(track.source.path, w, "warning") for w in warnings)
-        stems.append(Stem(track.name, audio, info, own, warnings))
+        empty = np.zeros((sources[track.id].channels, 0), dtype=np.float32)
+        stems.append(Stem(track.name, empty, _info_of(track, path), 0))
     if not sources:
         raise NothingToMixError(
             f"{session_path}: none of the session's source files could be loaded"
@@ -231,7 +264,32 @@ def render_session_file(
     load = LoadResult(Multitrack(session.sample_rate, stems), problems)
     out = Path(out_dir)
     _check_out_dir(out, [str(resolve_source(session_path, t.source.path)) for t in session.tracks])
-    return _render_and_report(session, load, out, {}, options, progress, sources=sources)
+    outcome = _render_and_report(session, load, out, {}, sources, options, progress)
+    for src in sources.values():
+        if src.repaired_samples:
+            outcome.problems.append(
+                FileProblem(
+                    src.path,
+                    f"{src.repaired_samples} damaged (NaN/inf) samples rendered as silence",
+                    "warning",
+                )
+            )
+    return outcome
+
+
+def _info_of(track: Track, path: Path):
+    from mixwise.io.audio import SourceInfo
+
+    src = track.source
+    return SourceInfo(
+        path=str(path),
+        format=src.format,
+        subtype=src.subtype,
+        sample_rate=src.sample_rate,
+        channels=src.channels,
+        frames=src.frames,
+        size_bytes=src.size_bytes,
+    )
 
 
 def _render_and_report(
@@ -239,20 +297,18 @@ def _render_and_report(
     load: LoadResult,
     out: Path,
     meters: dict[str, Meters],
+    sources: dict[str, np.ndarray | FileSource],
     options: RenderOptions | None,
     progress: Progress | None,
-    *,
-    sources: dict[str, np.ndarray] | None = None,
 ) -> MixOutcome:
-    by_name = {s.name: s for s in load.multitrack.stems}
-    if sources is None:
-        sources = {t.id: by_name[t.name].audio for t in session.tracks if t.name in by_name}
     stem_names = {t.id: t.name for t in session.tracks}
-    result = render(session, sources, out, options=options, stem_names=stem_names,
-                    progress=progress)  # fmt: skip
+    result = render(
+        session, sources, out, options=options, stem_names=stem_names, progress=progress
+    )
     session_path = save_session(session, out / "session.json")
-    outcome = MixOutcome(session, out, result, list(load.problems), meters,
-                         session_path=session_path)  # fmt: skip
+    outcome = MixOutcome(
+        session, out, result, list(load.problems), meters, session_path=session_path
+    )
     outcome.report_path = write_report(outcome)
     return outcome
 

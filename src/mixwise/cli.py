@@ -46,8 +46,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", help="Print the version and exit.", callback=_version,
-                           is_eager=True)
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
     ] = False,
 ) -> None:
     """mixwise - an AI mixing assistant."""
@@ -66,10 +68,13 @@ class _Progress:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("{task.description:<16}"), BarColumn(),
-                TextColumn("{task.fields[secs]}"), TimeElapsedColumn(),
-                console=err, transient=True,
-            )  # fmt: skip
+                TextColumn("{task.description:<16}"),
+                BarColumn(),
+                TextColumn("{task.fields[secs]}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
             self._bar.__enter__()
             self._task = self._bar.add_task("loading", total=1.0, secs="")
         return self
@@ -78,8 +83,12 @@ class _Progress:
         if self._bar is None:
             return
         total = total_s if total_s > 0 else max(done_s, 1.0)
-        self._bar.update(self._task, description=stage, completed=min(done_s / total, 1.0),
-                         secs=f"{done_s:6.0f} s of audio")  # fmt: skip
+        self._bar.update(
+            self._task,
+            description=stage,
+            completed=min(done_s / total, 1.0),
+            secs=f"{done_s:6.0f} s of audio",
+        )
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
@@ -115,13 +124,43 @@ def _preset(preset: str | None, target: float | None, ceiling: float | None) -> 
 
 @app.command()
 def mix(
-    stems_dir: Annotated[Path, typer.Argument(help="Folder holding the stems (WAV, FLAC, AIFF, OGG, MP3).")],
-    out_dir: Annotated[Path | None, typer.Option("-o", "--out", help="Output folder (default: STEMS_DIR-mixwise beside it).")] = None,
-    target: Annotated[float | None, typer.Option("--target", help="Master loudness in LUFS (default -14).", min=-40, max=-3)] = None,
-    ceiling: Annotated[float | None, typer.Option("--ceiling", help="Master true-peak ceiling in dBTP (default -1).", min=-20, max=0)] = None,
-    preset: Annotated[str | None, typer.Option("--preset", help="Loudness preset: streaming, spotify, apple, youtube, amazon, tidal, deezer, broadcast, club.")] = None,
-    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Session rate in Hz (default: the stems' own).", min=8000, max=384000)] = None,
-    no_stems: Annotated[bool, typer.Option("--no-stems", help="Do not write the processed stems.")] = False,
+    stems_dir: Annotated[
+        Path, typer.Argument(help="Folder holding the stems (WAV, FLAC, AIFF, OGG, MP3).")
+    ],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="Output folder (default: STEMS_DIR-mixwise beside it)."),
+    ] = None,
+    target: Annotated[
+        float | None,
+        typer.Option("--target", help="Master loudness in LUFS (default -14).", min=-40, max=-3),
+    ] = None,
+    ceiling: Annotated[
+        float | None,
+        typer.Option(
+            "--ceiling", help="Master true-peak ceiling in dBTP (default -1).", min=-20, max=0
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Loudness preset: streaming, spotify, apple, youtube, amazon, tidal, deezer, "
+            "broadcast, club.",
+        ),
+    ] = None,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-rate",
+            help="Session rate in Hz (default: the stems' own).",
+            min=8000,
+            max=384000,
+        ),
+    ] = None,
+    no_stems: Annotated[
+        bool, typer.Option("--no-stems", help="Do not write the processed stems.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
 ) -> None:
@@ -129,16 +168,21 @@ def mix(
 
     Also writes OUT/stems/ (each processed stem as it enters the mix), OUT/session.json (the
     editable mix) and OUT/report.json (every move with its reason).
-    """  # fmt: skip
+    """
     from mixwise.api import mix_folder
     from mixwise.render.engine import RenderOptions
 
     tgt, ceil = _preset(preset, target, ceiling)
     with _Progress(not quiet and not as_json) as progress:
         outcome = mix_folder(
-            stems_dir, out_dir, target_lufs=tgt, ceiling_dbtp=ceil, sample_rate=sample_rate,
-            options=RenderOptions(write_stems=not no_stems), progress=progress,
-        )  # fmt: skip
+            stems_dir,
+            out_dir,
+            target_lufs=tgt,
+            ceiling_dbtp=ceil,
+            sample_rate=sample_rate,
+            options=RenderOptions(write_stems=not no_stems),
+            progress=progress,
+        )
     _print_problems(outcome.problems)
     if as_json:
         out.print_json(outcome.report_path.read_text(encoding="utf-8"))
@@ -149,37 +193,51 @@ def mix(
 def _summary(outcome) -> None:
     r = outcome.render
     used = len(r.stem_paths)
-    out.print(f"Mixed {used} stem(s), {r.duration_s:.1f} s at {r.sample_rate} Hz, "
-              f"in {r.render_seconds:.1f} s ({r.realtime_factor:.0f}x real time).")  # fmt: skip
     out.print(
-        f"  master.wav  {_fmt(r.master_lufs, ' LUFS')}, true peak {_fmt(r.master_true_peak_dbtp, ' dBTP')}"
-        f" (gain {_fmt(r.master_gain_db, ' dB')}, limiter up to {_fmt(r.limiter_max_reduction_db, ' dB')})"
-    )  # fmt: skip
-    out.print(f"  mix.wav     {_fmt(r.mix_lufs, ' LUFS')}, sample peak "
-              f"{_fmt(r.mix_sample_peak_dbfs, ' dBFS')}")  # fmt: skip
+        f"Mixed {used} stem(s), {r.duration_s:.1f} s at {r.sample_rate} Hz, "
+        f"in {r.render_seconds:.1f} s ({r.realtime_factor:.0f}x real time)."
+    )
+    tp = _fmt(r.master_true_peak_dbtp, " dBTP")
+    gr = _fmt(r.limiter_max_reduction_db, " dB")
+    out.print(
+        f"  master.wav  {_fmt(r.master_lufs, ' LUFS')}, true peak {tp}"
+        f" (gain {_fmt(r.master_gain_db, ' dB')}, limiter up to {gr})"
+    )
+    out.print(
+        f"  mix.wav     {_fmt(r.mix_lufs, ' LUFS')}, sample peak "
+        f"{_fmt(r.mix_sample_peak_dbfs, ' dBFS')}"
+    )
     for w in r.warnings:
         err.print(f"[yellow]warning[/]: {escape(w)}")
-    out.print(f"Outputs are in {escape(str(outcome.out_dir))}/ (master.wav, mix.wav, stems/, session.json, "
-              "report.json)")  # fmt: skip
+    out.print(
+        f"Outputs are in {escape(str(outcome.out_dir))}/ "
+        "(master.wav, mix.wav, stems/, session.json, report.json)"
+    )
 
 
 @app.command()
 def render(
-    session_file: Annotated[Path, typer.Argument(help="A session.json written by mixwise (and maybe edited by you).")],
+    session_file: Annotated[
+        Path, typer.Argument(help="A session.json written by mixwise (and maybe edited by you).")
+    ],
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
-    no_stems: Annotated[bool, typer.Option("--no-stems", help="Do not write the processed stems.")] = False,
+    no_stems: Annotated[
+        bool, typer.Option("--no-stems", help="Do not write the processed stems.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Render a session file exactly as written: stems, mix.wav and master.wav."""  # fmt: skip
+    """Render a session file exactly as written: stems, mix.wav and master.wav."""
     from mixwise.api import render_session_file
     from mixwise.render.engine import RenderOptions
 
     with _Progress(not quiet and not as_json) as progress:
         outcome = render_session_file(
-            session_file, out_dir, options=RenderOptions(write_stems=not no_stems),
+            session_file,
+            out_dir,
+            options=RenderOptions(write_stems=not no_stems),
             progress=progress,
-        )  # fmt: skip
+        )
     _print_problems(outcome.problems)
     if as_json:
         out.print_json(outcome.report_path.read_text(encoding="utf-8"))
@@ -190,22 +248,28 @@ def render(
 @app.command()
 def analyze(
     stems_dir: Annotated[Path, typer.Argument(help="Folder holding the stems.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per file.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array, one object per file.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Measure every stem: loudness (LUFS), loudness range, peaks, RMS and crest factor."""  # fmt: skip
-    from mixwise.api import analyze_multitrack
-    from mixwise.io.audio import load_stems
+    """Measure every stem: loudness (LUFS), loudness range, peaks, RMS and crest factor."""
+    from mixwise.api import analyze_folder
 
     with _Progress(not quiet and not as_json) as progress:
-        load = load_stems(stems_dir)
-        meters = analyze_multitrack(load.multitrack, progress=progress)
+        load, meters = analyze_folder(stems_dir, progress=progress)
     rows = []
     for stem in load.multitrack.stems:
         m = meters[stem.name]
-        rows.append({"file": Path(stem.info.path).name, "name": stem.name,
-                     "channels": stem.info.channels, "sample_rate": stem.info.sample_rate,
-                     **m.to_dict()})  # fmt: skip
+        rows.append(
+            {
+                "file": Path(stem.info.path).name,
+                "name": stem.name,
+                "channels": stem.info.channels,
+                "sample_rate": stem.info.sample_rate,
+                **m.to_dict(),
+            }
+        )
     skipped = [p for p in load.problems if p.severity == "skipped"]
     if as_json:
         rows += [{"file": Path(p.path).name, "error": p.message} for p in skipped]
@@ -215,18 +279,32 @@ def analyze(
     from rich.table import Table
 
     table = Table(title=f"{stems_dir} - {len(rows)} stem(s)", title_justify="left")
-    for col, just in [("stem", "left"), ("ch", "right"), ("rate Hz", "right"),
-                      ("length s", "right"), ("LUFS", "right"), ("LRA LU", "right"),
-                      ("peak dBFS", "right"), ("true peak dBTP", "right"),
-                      ("RMS dBFS", "right"), ("crest dB", "right")]:  # fmt: skip
+    for col, just in [
+        ("stem", "left"),
+        ("ch", "right"),
+        ("rate Hz", "right"),
+        ("length s", "right"),
+        ("LUFS", "right"),
+        ("LRA LU", "right"),
+        ("peak dBFS", "right"),
+        ("true peak dBTP", "right"),
+        ("RMS dBFS", "right"),
+        ("crest dB", "right"),
+    ]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
         table.add_row(
-            r["name"], str(r["channels"]), str(r["sample_rate"]), _fmt(r["duration_s"]),
-            _fmt(r["integrated_lufs"]), _fmt(r["loudness_range_lu"]),
-            _fmt(r["sample_peak_dbfs"]), _fmt(r["true_peak_dbtp"]), _fmt(r["rms_dbfs"]),
+            r["name"],
+            str(r["channels"]),
+            str(r["sample_rate"]),
+            _fmt(r["duration_s"]),
+            _fmt(r["integrated_lufs"]),
+            _fmt(r["loudness_range_lu"]),
+            _fmt(r["sample_peak_dbfs"]),
+            _fmt(r["true_peak_dbtp"]),
+            _fmt(r["rms_dbfs"]),
             _fmt(r["crest_db"]),
-        )  # fmt: skip
+        )
     out.print(table)
     _print_problems(load.problems)
 

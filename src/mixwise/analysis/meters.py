@@ -106,7 +106,7 @@ def kweighted_power(
 
 
 def _block_powers(power: np.ndarray, sample_rate: int, block_s: float, step_s: float) -> np.ndarray:
-    """Mean of ``power`` (from :func:`kweighted_power`) in blocks of ``block_s`` every ``step_s``."""
+    """Mean of ``power`` (see :func:`kweighted_power`) in ``block_s`` blocks every ``step_s``."""
     block = int(round(block_s * sample_rate))
     step = int(round(step_s * sample_rate))
     n = power.shape[0]
@@ -207,13 +207,12 @@ class Meters:
 
     def to_dict(self) -> dict[str, float | None]:
         """JSON-friendly: ``-inf`` becomes ``None``; values rounded to 0.01."""
-        return {
-            k: (round(v, 2) if math.isfinite(v) else None) for k, v in asdict(self).items()
-        }
+        return {k: (round(v, 2) if math.isfinite(v) else None) for k, v in asdict(self).items()}
 
 
-def active_rms_db(audio: np.ndarray, sample_rate: int, *, window_s: float = 0.1,
-                  range_db: float = 40.0) -> float:
+def active_rms_db(
+    audio: np.ndarray, sample_rate: int, *, window_s: float = 0.1, range_db: float = 40.0
+) -> float:
     """RMS level (dBFS) of the parts of ``audio`` that play: 100 ms windows whose level is
     within ``range_db`` of the loudest window. Silence between notes does not pull it down."""
     x = np.asarray(audio, dtype=np.float64)

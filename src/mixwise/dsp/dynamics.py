@@ -14,6 +14,8 @@ from numba import njit
 from mixwise.errors import ParameterError
 
 _TINY = 1e-20
+_DB_PER_LN = 20.0 / math.log(10.0)  # dB per neper of amplitude
+_LN_PER_DB = math.log(10.0) / 20.0
 
 
 def time_coefficient(time_ms: float, sample_rate: int) -> float:
@@ -44,7 +46,12 @@ def gain_computer_db(
     return gr if gr.ndim else float(gr)
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+#: The compressor computes its gain once per this many samples (log and exp are the costly
+#: part) and interpolates linearly in between; the level detector still sees every sample.
+CONTROL_SAMPLES = 16
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def _compress_kernel(
     x, gains, state, thr_db, slope, knee_db, makeup_db, att, rel, rms_coef, use_rms, low_lin
 ):
@@ -52,39 +59,53 @@ def _compress_kernel(
     # Giannoulis, Massberg & Reiss, JAES 2012: y1 follows rises of the wanted gain reduction at
     # once and falls with the release; y (the applied reduction) follows y1 with the attack.
     C, N = x.shape
+    K = CONTROL_SAMPLES
     ms = state[0]
     y1 = state[1]
     y = state[2]
+    g_prev = state[3]
     half_knee = knee_db * 0.5
-    for n in range(N):
-        if use_rms:
-            lev2 = 0.0
-            for c in range(C):
-                v = x[c, n] * x[c, n]
-                if v > lev2:
-                    lev2 = v
-            ms = rms_coef * ms + (1.0 - rms_coef) * lev2
-            lin = math.sqrt(ms)
-        else:
-            lin = 0.0
-            for c in range(C):
-                v = abs(x[c, n])
+    n = 0
+    while n < N:
+        k = min(K, N - n)
+        lin = 0.0
+        for j in range(k):
+            if use_rms:
+                lev2 = 0.0
+                for c in range(C):
+                    v = x[c, n + j] * x[c, n + j]
+                    if v > lev2:
+                        lev2 = v
+                ms = rms_coef * ms + (1.0 - rms_coef) * lev2
+                v = math.sqrt(ms)
                 if v > lin:
                     lin = v
+            else:
+                for c in range(C):
+                    v = abs(x[c, n + j])
+                    if v > lin:
+                        lin = v
         target = 0.0
         if lin > low_lin:
-            over = 20.0 * math.log10(lin + _TINY) - thr_db
+            over = _DB_PER_LN * math.log(lin + _TINY) - thr_db
             if over > half_knee:
                 target = slope * over
             elif over > -half_knee and knee_db > 0.0:
                 t = over + half_knee
                 target = slope * t * t / (2.0 * knee_db)
-        y1 = target if target > y1 else rel * y1 + (1.0 - rel) * target
-        y = att * y + (1.0 - att) * y1
-        gains[n] = 10.0 ** ((makeup_db - y) * 0.05)
+        for _ in range(k):
+            y1 = target if target > y1 else rel * y1 + (1.0 - rel) * target
+            y = att * y + (1.0 - att) * y1
+        g_now = math.exp((makeup_db - y) * _LN_PER_DB)
+        step = (g_now - g_prev) / k
+        for j in range(k):
+            gains[n + j] = g_prev + step * (j + 1)
+        g_prev = g_now
+        n += k
     state[0] = ms
     state[1] = y1
     state[2] = y
+    state[3] = g_prev
 
 
 class Compressor:
@@ -93,7 +114,9 @@ class Compressor:
     Parameters are those of :class:`mixwise.session.model.Compressor`: threshold and knee in dB
     (the level is the peak envelope in dBFS, or the ~10 ms RMS with ``detector="rms"``),
     ``ratio`` >= 1, attack and release in ms, makeup gain in dB. For a steady sine of level L
-    above the knee the gain reduction settles at ``(L - T)(1 - 1/R)``.
+    above the knee the gain reduction settles at ``(L - T)(1 - 1/R)``. The gain is computed
+    every :data:`CONTROL_SAMPLES` samples and interpolated, so blocks whose lengths are
+    multiples of it give exactly the same result as one piece.
     """
 
     def __init__(
@@ -125,7 +148,7 @@ class Compressor:
             detector == "rms",
             10.0 ** ((threshold_db - knee_db / 2.0) / 20.0) * 0.999,
         )
-        self._state = np.zeros(3)
+        self._state = np.array([0.0, 0.0, 0.0, 10.0 ** (makeup_db / 20.0)])
 
     @property
     def gain_reduction_db(self) -> float:
@@ -168,6 +191,8 @@ def _interpolation_phases(factor: int = 4, taps_per_phase: int = 16) -> np.ndarr
 _PHASES = _interpolation_phases()
 TP_TAPS = _PHASES.shape[1]
 TP_HALF = TP_TAPS // 2
+_TP_SHIFT = TP_TAPS.bit_length() - 1
+assert 1 << _TP_SHIFT == TP_TAPS  # the limiter groups samples by a power of two
 #: The largest gain any interpolated point can have over the window's sample peak.
 _BOUND = float(np.abs(_PHASES).sum(axis=1).max())
 
@@ -228,15 +253,18 @@ def true_peak(audio: np.ndarray) -> float:
 # limiter
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _limit_kernel(
-    x, out, ring, gbuf, dq_idx, dq_val, ebuf, st, ist, phases, bound, ceil_lin, rel, L, W
+    x, out, ring, gbuf, dq_idx, dq_val, ebuf, gmax, st, ist, phases, bound, ceil_lin, rel, L, W
 ):
-    # ring: (C, R) input history; gbuf/ebuf: rings of required gain / smoothed gain;
+    # ring: (C, 2R) input history, each sample written twice (at k and k + R) so the T taps
+    # before any position are one contiguous slice; gbuf: the gain applied to each output
+    # sample; ebuf: ring of smoothed gains; gmax: ring of the sample peak of each group of T
+    # samples (a cheap upper bound on the interpolation window's peak);
     # dq_*: monotonic deque for the sliding minimum over Lh = L + 2W samples.
     # st = [prev_segpeak, e, box_sum]; ist = [n_in, dq_head, dq_tail]
     C, N = x.shape
-    R = ring.shape[1]
+    R = ring.shape[1] // 2
     mask = R - 1
     P, T = phases.shape
     half = T // 2
@@ -251,17 +279,26 @@ def _limit_kernel(
     prev_seg = st[0]
     e = st[1]
     box = st[2]
+    G = gmax.shape[0]
+    gm = G - 1
     for i in range(N):
         n = n_in + i
+        a = 0.0
         for c in range(C):
             ring[c, n & mask] = x[c, i]
+            ring[c, (n & mask) + R] = x[c, i]
+            v = abs(x[c, i])
+            if v > a:
+                a = v
+        grp = n >> _TP_SHIFT  # (shifts: an integer division per sample would dominate)
+        if (n & (T - 1)) == 0 or a > gmax[grp & gm]:
+            gmax[grp & gm] = a
         m = n - half  # the interval [m, m+1) now has full interpolation support
-        local = 0.0
-        for c in range(C):
-            for j in range(T):
-                v = abs(ring[c, (m - half + 1 + j) & mask])
-                if v > local:
-                    local = v
+        # the window m-half+1 .. n lies in at most two groups
+        local = gmax[grp & gm]
+        first = gmax[((n - T + 1) >> _TP_SHIFT) & gm]
+        if first > local:
+            local = first
         seg = 0.0
         for c in range(C):
             v = abs(ring[c, m & mask])
@@ -269,10 +306,11 @@ def _limit_kernel(
                 seg = v
             if local * bound <= ceil_lin:
                 continue  # no point in this window can reach the ceiling
+            base = (m - half + 1) & mask  # ring[c, base : base + T] are the taps, in order
             for p in range(P):
                 acc = 0.0
                 for j in range(T):
-                    acc += phases[p, j] * ring[c, (m - half + 1 + j) & mask]
+                    acc += phases[p, j] * ring[c, base + j]
                 if abs(acc) > seg:
                     seg = abs(acc)
         peak = seg if seg > prev_seg else prev_seg  # covers (m-1, m+1)
@@ -337,13 +375,14 @@ class TruePeakLimiter:
         self.W = TP_HALF
         self.latency_samples = TP_HALF + self.L + self.W - 1
         size = _pow2_at_least(self.latency_samples + TP_TAPS + 4)
-        self._ring = np.zeros((channels, size))
+        self._ring = np.zeros((channels, 2 * size))
         dq = _pow2_at_least(self.L + 2 * self.W + 2)
         self._dq_idx = np.full(dq, -(10**15), dtype=np.int64)
         self._dq_val = np.ones(dq)
         self._ebuf = np.ones(_pow2_at_least(self.L + 1))
         self._st = np.array([0.0, 1.0, float(self.L)])
         self._ist = np.zeros(3, dtype=np.int64)
+        self._gmax = np.zeros(8)
         self._ceil = 10.0 ** ((ceiling_dbtp - self.MARGIN_DB) / 20.0)
         self._rel = time_coefficient(release_ms, sample_rate)
         self._min_gain = 1.0
@@ -358,9 +397,23 @@ class TruePeakLimiter:
         out = np.empty_like(x)
         gains = np.empty(x.shape[1])
         _limit_kernel(
-            x, out, self._ring, gains, self._dq_idx, self._dq_val, self._ebuf,
-            self._st, self._ist, _PHASES, _BOUND, self._ceil, self._rel, self.L, self.W,
-        )  # fmt: skip
+            x,
+            out,
+            self._ring,
+            gains,
+            self._dq_idx,
+            self._dq_val,
+            self._ebuf,
+            self._gmax,
+            self._st,
+            self._ist,
+            _PHASES,
+            _BOUND,
+            self._ceil,
+            self._rel,
+            self.L,
+            self.W,
+        )
         if gains.size:
             self._min_gain = min(self._min_gain, float(gains.min()))
         return out

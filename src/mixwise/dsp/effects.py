@@ -8,6 +8,7 @@ signal, as aux returns do.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -45,7 +46,7 @@ def reverb_impulse_response(
     def one_channel() -> np.ndarray:
         noise = rng.standard_normal(n_tail + 2048)
         tail = np.zeros(n_tail)
-        edges = [0.0] + [math.sqrt(a * b) for a, b in zip(_BANDS_HZ, _BANDS_HZ[1:])] + [nyquist]
+        edges = [0.0] + [math.sqrt(a * b) for a, b in itertools.pairwise(_BANDS_HZ)] + [nyquist]
         for lo, hi, centre in zip(edges, edges[1:], _BANDS_HZ, strict=False):
             if lo >= nyquist * 0.98:
                 break
@@ -90,7 +91,7 @@ class Convolver:
         self.B = int(block_size)
         self.nfft = 2 * self.B
         n_parts = max(1, math.ceil(ir.shape[-1] / self.B))
-        padded = np.zeros(ir.shape[:2] + (n_parts * self.B,))
+        padded = np.zeros((*ir.shape[:2], n_parts * self.B))
         padded[..., : ir.shape[-1]] = ir
         parts = padded.reshape(2, 2, n_parts, self.B)
         self._H = fft.rfft(parts, n=self.nfft, axis=-1)  # (out, in, part, bins)
@@ -133,7 +134,7 @@ class Reverb:
 
 @njit(cache=True, nogil=True)
 def _delay_kernel(x, out, buf, pos, lp_state, d_left, d_right, feedback, lp_coef):
-    C, N = x.shape
+    N = x.shape[1]
     R = buf.shape[1]
     p = pos[0]
     for n in range(N):
@@ -172,7 +173,14 @@ class FeedbackDelay:
         x = np.ascontiguousarray(block, dtype=np.float64)
         out = np.empty_like(x)
         _delay_kernel(
-            x, out, self._buf, self._pos, self._lp,
-            self.d_left, self.d_right, self.feedback, self.lp_coef,
-        )  # fmt: skip
+            x,
+            out,
+            self._buf,
+            self._pos,
+            self._lp,
+            self.d_left,
+            self.d_right,
+            self.feedback,
+            self.lp_coef,
+        )
         return out

@@ -84,7 +84,9 @@ class Stem:
     """One decoded stem at the session rate.
 
     ``audio`` : np.ndarray [shape=(n_channels, n_samples), dtype=float32], padded with zeros
-    to the multitrack's common length. ``n_source_samples`` is its own length before padding.
+    to the multitrack's common length (empty when loaded with ``keep_audio=False``).
+    ``n_source_samples`` is its own length before padding; ``analysis`` holds what the loader's
+    ``analyse`` callback returned for it.
     """
 
     name: str
@@ -92,10 +94,11 @@ class Stem:
     info: SourceInfo
     n_source_samples: int
     warnings: list[str] = field(default_factory=list)
+    analysis: object = None
 
     @property
     def channels(self) -> int:
-        return int(self.audio.shape[0])
+        return int(self.info.channels)
 
 
 @dataclass
@@ -104,10 +107,7 @@ class Multitrack:
 
     sample_rate: int
     stems: list[Stem]
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.stems[0].audio.shape[1]) if self.stems else 0
+    n_samples: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -240,9 +240,7 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
     if subtype.startswith("PCM") or subtype in ("ULAW", "ALAW"):
         runs = count_clipped_runs(audio)
         if runs:
-            warnings.append(
-                f"clipped: {runs} run(s) of {CLIP_RUN_SAMPLES}+ samples at full scale"
-            )
+            warnings.append(f"clipped: {runs} run(s) of {CLIP_RUN_SAMPLES}+ samples at full scale")
     info = SourceInfo(
         path=str(p.resolve()),
         format=fmt,
@@ -365,6 +363,8 @@ def load_stems(
     source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     sample_rate: int | None = None,
+    keep_audio: bool = True,
+    analyse: Callable[[np.ndarray, int], object] | None = None,
     progress: Callable[[float], None] | None = None,
     max_workers: int | None = None,
 ) -> LoadResult:
@@ -374,13 +374,21 @@ def load_stems(
     ----------
     source : a folder holding the stems, or a list of file paths
     sample_rate : the session rate in Hz; ``None`` picks it with :func:`choose_session_rate`
+        from the files' headers
+    keep_audio : keep the decoded audio (zero-padded to the longest stem); with ``False`` each
+        stem's ``audio`` is empty and only its metadata and ``analysis`` remain, so a session
+        of any size loads in bounded memory (render it from :class:`FileSource`)
+    analyse : called as ``analyse(audio, sample_rate)`` on each decoded, resampled stem (before
+        padding); its result is kept as ``Stem.analysis``
     progress : called with seconds of audio decoded so far
     max_workers : decoding threads (default: the number of CPU cores)
 
-    Every unusable file gives one ``"skipped"`` :class:`FileProblem`; the rest load, are
-    resampled with soxr and zero-padded to the longest stem. Raises
-    :class:`NothingToMixError` when no file is usable.
+    Files are decoded, checked and resampled (soxr) one per thread. Every unusable file gives
+    one ``"skipped"`` :class:`FileProblem`. Raises :class:`NothingToMixError` when no file is
+    usable.
     """
+    import soundfile as sf
+
     if isinstance(source, (str, os.PathLike)):
         paths, problems = list_audio_files(source)
         where = str(source)
@@ -388,49 +396,59 @@ def load_stems(
         paths, problems = [Path(p) for p in source], []
         where = "the given files"
 
-    def _read(p: Path):
+    if sample_rate is None:
+        rates = []
+        for p in paths:
+            try:
+                rates.append(int(sf.info(str(p)).samplerate))
+            except Exception:  # unreadable: reported when it is decoded below
+                continue
+        rate = choose_session_rate(rates)
+    else:
+        rate = int(sample_rate)
+
+    def _one(p: Path):
         try:
-            return read_audio(p)
+            audio, sr, info, warnings = read_audio(p)
         except AudioFileError as err:
             return err
+        audio = resample(audio, sr, rate)
+        result = analyse(audio, rate) if analyse is not None else None
+        own = int(audio.shape[1])
+        if not keep_audio:
+            audio = np.zeros((audio.shape[0], 0), dtype=np.float32)
+        return audio, own, info, warnings, result
 
     workers = max_workers or min(len(paths), os.cpu_count() or 1) or 1
+    decoded = []
+    done_s = 0.0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        decoded = list(pool.map(_read, paths))
+        for p, item in zip(paths, pool.map(_one, paths), strict=True):
+            decoded.append((p, item))
+            if not isinstance(item, AudioFileError):
+                done_s += item[2].duration_s
+                if progress is not None:
+                    progress(done_s)
 
-    ok: list[tuple[Path, np.ndarray, int, SourceInfo, list[str]]] = []
-    for p, result in zip(paths, decoded, strict=True):
-        if isinstance(result, AudioFileError):
-            problems.append(FileProblem(str(p), result.problem, "skipped"))
-        else:
-            ok.append((p, *result))
+    ok = [(p, item) for p, item in decoded if not isinstance(item, AudioFileError)]
+    for p, item in decoded:
+        if isinstance(item, AudioFileError):
+            problems.append(FileProblem(str(p), item.problem, "skipped"))
     if not ok:
         detail = f" ({len(problems)} file(s) unusable)" if problems else ""
         raise NothingToMixError(f"{where}: no usable audio stems found{detail}")
 
-    rate = sample_rate or choose_session_rate(info.sample_rate for _, _, _, info, _ in ok)
-
-    def _convert(item):
-        p, audio, sr, info, warnings = item
-        return resample(audio, sr, rate)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        converted = list(pool.map(_convert, ok))
-
-    names = unique_stem_names([p for p, *_ in ok])
-    n = max(a.shape[1] for a in converted)
+    names = unique_stem_names([p for p, _ in ok])
+    n = max(item[1] for _, item in ok)
     stems: list[Stem] = []
-    done_s = 0.0
-    for (p, _a, _sr, info, warnings), audio, name in zip(ok, converted, names, strict=True):
-        own = audio.shape[1]
-        if own < n:
+    for (p, (audio, own, info, warnings, result)), name in zip(ok, names, strict=True):
+        if keep_audio and own < n:
             audio = np.pad(audio, ((0, 0), (0, n - own)))
-        stems.append(Stem(name, np.ascontiguousarray(audio), info, own, list(warnings)))
+        stem = Stem(name, np.ascontiguousarray(audio), info, own, list(warnings))
+        stem.analysis = result
+        stems.append(stem)
         problems.extend(FileProblem(str(p), w, "warning") for w in warnings)
-        done_s += info.duration_s
-        if progress is not None:
-            progress(done_s)
-    return LoadResult(Multitrack(rate, stems), problems)
+    return LoadResult(Multitrack(rate, stems, n), problems)
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,9 +498,13 @@ class AtomicAudioWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         self._file = sf.SoundFile(
-            tmp, mode="w", samplerate=int(sample_rate), channels=channels,
-            subtype=subtype, format="WAV" if channels <= 2 else "WAVEX",
-        )  # fmt: skip
+            tmp,
+            mode="w",
+            samplerate=int(sample_rate),
+            channels=channels,
+            subtype=subtype,
+            format="WAV" if channels <= 2 else "WAVEX",
+        )
         _no_peak_chunk(self._file)
         self.frames = 0
 
@@ -551,3 +573,96 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return p
+
+
+# --------------------------------------------------------------------------------------------
+# sources for the renderer
+
+
+class ArraySource:
+    """Audio held in memory, read by sample ranges (zeros outside the audio)."""
+
+    def __init__(self, audio: np.ndarray) -> None:
+        self.audio = audio
+        self.channels = int(audio.shape[0])
+        self.n_samples = int(audio.shape[1])
+
+    def read(self, start: int, length: int) -> np.ndarray:
+        """Samples ``[start, start + length)`` as a new ``(channels, length)`` float64 array."""
+        out = np.zeros((self.channels, length))
+        a, b = max(start, 0), min(start + length, self.n_samples)
+        if b > a:
+            out[:, a - start : b - start] = self.audio[:, a:b]
+        return out
+
+
+class FileSource:
+    """A stem streamed from its file and resampled on the fly, for renders whose stems would
+    not fit in memory. Reads must move forward (each ``start`` >= the previous one, as a
+    render's blocks do); a small buffer serves overlapping reads. The samples are exactly
+    those :func:`load_file` returns (soxr gives the same output whatever the chunking).
+    Non-finite samples (a file damaged since import) are replaced by silence.
+    """
+
+    CHUNK_FRAMES = 65_536
+
+    def __init__(self, path: str | os.PathLike[str], *, sample_rate: int) -> None:
+        import soundfile as sf
+
+        self.path = str(path)
+        try:
+            self._file = sf.SoundFile(self.path)
+        except Exception as err:
+            reason = str(err).split(":")[-1].strip() or type(err).__name__
+            raise AudioFileError(self.path, f"cannot be read ({reason})") from None
+        self.channels = int(self._file.channels)
+        if self.channels not in (1, 2):
+            self._file.close()
+            raise AudioFileError(self.path, f"has {self.channels} channels; expected 1 or 2")
+        rate = int(self._file.samplerate)
+        self._resampler = None
+        if rate != sample_rate:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(
+                rate, sample_rate, self.channels, dtype="float32", quality="VHQ"
+            )
+        self.n_samples = round(self._file.frames * sample_rate / rate)
+        self._buf = np.zeros((self.channels, 0), dtype=np.float32)
+        self._buf_start = 0
+        self._eof = False
+        self.repaired_samples = 0
+
+    def _pull(self) -> None:
+        block = self._file.read(self.CHUNK_FRAMES, dtype="float32", always_2d=True)
+        last = block.shape[0] < self.CHUNK_FRAMES
+        if self._resampler is not None:
+            block = self._resampler.resample_chunk(block, last=last)
+        if last:
+            self._eof = True
+            self._file.close()
+        chunk = np.ascontiguousarray(block.T)
+        bad = ~np.isfinite(chunk)
+        if bad.any():
+            self.repaired_samples += int(bad.sum())
+            chunk[bad] = 0.0
+        self._buf = np.concatenate([self._buf, chunk], axis=1)
+
+    def read(self, start: int, length: int) -> np.ndarray:
+        """Samples ``[start, start + length)`` as ``(channels, length)`` float64 (zeros outside)."""
+        drop = max(0, start - self._buf_start)
+        if drop:
+            self._buf = self._buf[:, drop:]
+            self._buf_start += drop
+        while not self._eof and self._buf_start + self._buf.shape[1] < start + length:
+            self._pull()
+        out = np.zeros((self.channels, length))
+        a = max(start, self._buf_start)
+        b = min(start + length, self._buf_start + self._buf.shape[1])
+        if b > a:
+            out[:, a - start : b - start] = self._buf[:, a - self._buf_start : b - self._buf_start]
+        return out
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()

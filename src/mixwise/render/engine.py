@@ -40,13 +40,16 @@ from mixwise.dsp.dynamics import Compressor, TruePeakLimiter, true_peak
 from mixwise.dsp.effects import FeedbackDelay, Reverb
 from mixwise.dsp.pan import to_stereo
 from mixwise.errors import NothingToMixError
-from mixwise.io.audio import AtomicAudioWriter, WavSubtype
+from mixwise.io.audio import ArraySource, AtomicAudioWriter, FileSource, WavSubtype
 from mixwise.session import model as m
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, str], None]
 """Progress callback: ``(seconds done, seconds in all, stage)``."""
+
+Source = ArraySource | FileSource
+"""Where a track's audio comes from: memory or a file streamed block by block."""
 
 #: Loudness targeting stops when the master is this close to the target (LU).
 LOUDNESS_TOLERANCE_LU = 0.1
@@ -121,8 +124,10 @@ class RenderResult:
                 "master": self.master_path.name if self.master_path else None,
                 "stems": {k: f"stems/{p.name}" for k, p in self.stem_paths.items()},
             },
-            "mix": {"integrated_lufs": num(self.mix_lufs),
-                    "sample_peak_dbfs": num(self.mix_sample_peak_dbfs)},
+            "mix": {
+                "integrated_lufs": num(self.mix_lufs),
+                "sample_peak_dbfs": num(self.mix_sample_peak_dbfs),
+            },
             "master": {
                 "gain_db": num(self.master_gain_db),
                 "integrated_lufs": num(self.master_lufs),
@@ -133,7 +138,7 @@ class RenderResult:
             "render_seconds": num(self.render_seconds),
             "realtime_factor": num(self.realtime_factor),
             "warnings": list(self.warnings),
-        }  # fmt: skip
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,21 +159,27 @@ def filter_sos(
     parts: list[np.ndarray] = []
     if high_pass is not None and high_pass.enabled:
         parts.append(
-            butterworth("high_pass", min(high_pass.freq_hz, nyq_safe), sample_rate,
-                        slope_db_oct=high_pass.slope_db_oct)
-        )  # fmt: skip
+            butterworth(
+                "high_pass",
+                min(high_pass.freq_hz, nyq_safe),
+                sample_rate,
+                slope_db_oct=high_pass.slope_db_oct,
+            )
+        )
     if low_pass is not None and low_pass.enabled and low_pass.freq_hz < nyq_safe:
         parts.append(
-            butterworth("low_pass", low_pass.freq_hz, sample_rate,
-                        slope_db_oct=low_pass.slope_db_oct)
-        )  # fmt: skip
+            butterworth(
+                "low_pass", low_pass.freq_hz, sample_rate, slope_db_oct=low_pass.slope_db_oct
+            )
+        )
     for band in eq or []:
         if not band.enabled or is_neutral_band(band.type, band.gain_db):
             continue
         parts.append(
-            rbj_biquad(band.type, min(band.freq_hz, nyq_safe), sample_rate,
-                       gain_db=band.gain_db, q=band.q)
-        )  # fmt: skip
+            rbj_biquad(
+                band.type, min(band.freq_hz, nyq_safe), sample_rate, gain_db=band.gain_db, q=band.q
+            )
+        )
     return chain_sos(parts)
 
 
@@ -177,10 +188,16 @@ def make_compressor(c: m.Compressor, sample_rate: int, channels: int) -> Compres
     if not c.enabled:
         return None
     return Compressor(
-        sample_rate=sample_rate, channels=channels, threshold_db=c.threshold_db,
-        ratio=c.ratio, attack_ms=c.attack_ms, release_ms=c.release_ms,
-        knee_db=c.knee_db, makeup_db=c.makeup_db, detector=c.detector,
-    )  # fmt: skip
+        sample_rate=sample_rate,
+        channels=channels,
+        threshold_db=c.threshold_db,
+        ratio=c.ratio,
+        attack_ms=c.attack_ms,
+        release_ms=c.release_ms,
+        knee_db=c.knee_db,
+        makeup_db=c.makeup_db,
+        detector=c.detector,
+    )
 
 
 def fractional_delay_kernel(frac: float, taps: int = 32) -> np.ndarray:
@@ -197,13 +214,11 @@ def fractional_delay_kernel(frac: float, taps: int = 32) -> np.ndarray:
 class _TrackProc:
     """One track's chain as a block processor (state kept between blocks)."""
 
-    def __init__(
-        self, track: m.Track, audio: np.ndarray, sample_rate: int, *, silenced: bool
-    ) -> None:
+    def __init__(self, track: m.Track, source: Source, sample_rate: int, *, silenced: bool) -> None:
         c = track.chain
         self.track = track
-        self.audio = audio
-        self.channels = audio.shape[0]
+        self.source = source
+        self.channels = source.channels
         self.pre_gain = db_to_gain(c.trim_db) * (-1.0 if c.polarity_inverted else 1.0)
         delay = c.delay_ms * sample_rate / 1000.0
         self.d_int = math.floor(delay)
@@ -235,16 +250,10 @@ class _TrackProc:
     def _read(self, start: int, n: int) -> np.ndarray:
         """Source samples for session samples [start, start+n), delayed; zeros outside."""
         h = self.frac_h
-        half = 0 if h is None else len(h) // 2
-        lo = start - self.d_int - (half if h is not None else 0)
-        length = n + (len(h) - 1 if h is not None else 0)
-        total = self.audio.shape[1]
-        out = np.zeros((self.channels, length))
-        a, b = max(lo, 0), min(lo + length, total)
-        if b > a:
-            out[:, a - lo : b - lo] = self.audio[:, a:b]
         if h is None:
-            return out
+            return self.source.read(start - self.d_int, n)
+        half = len(h) // 2
+        out = self.source.read(start - self.d_int - half, n + len(h) - 1)
         # y[i] = sum_j h[j] x[i - j], j = -half+1..half; out[k] holds x[lo + k]
         y = np.empty((self.channels, n))
         for ch in range(self.channels):
@@ -329,14 +338,22 @@ class _AuxProc:
         fx = bus.effect
         if isinstance(fx, m.Reverb):
             self.effect = Reverb(
-                sample_rate=sample_rate, block_size=block_size, decay_s=fx.decay_s,
-                predelay_ms=fx.predelay_ms, damping=fx.damping, width=fx.width, seed=fx.seed,
-            )  # fmt: skip
+                sample_rate=sample_rate,
+                block_size=block_size,
+                decay_s=fx.decay_s,
+                predelay_ms=fx.predelay_ms,
+                damping=fx.damping,
+                width=fx.width,
+                seed=fx.seed,
+            )
         elif isinstance(fx, m.Delay):
             self.effect = FeedbackDelay(
-                sample_rate=sample_rate, time_left_ms=fx.time_left_ms,
-                time_right_ms=fx.time_right_ms, feedback=fx.feedback, damping_hz=fx.damping_hz,
-            )  # fmt: skip
+                sample_rate=sample_rate,
+                time_left_ms=fx.time_left_ms,
+                time_right_ms=fx.time_right_ms,
+                feedback=fx.feedback,
+                damping_hz=fx.damping_hz,
+            )
         else:
             self.effect = None
         self.comp = make_compressor(ch.compressor, sample_rate, 2)
@@ -357,8 +374,9 @@ class _MasterPre:
     """The master chain before the gain stage: filters, EQ, glue compressor."""
 
     def __init__(self, master: m.Master, sample_rate: int) -> None:
-        self.filter = SosFilter(filter_sos(sample_rate, high_pass=master.high_pass,
-                                           eq=master.eq), 2)  # fmt: skip
+        self.filter = SosFilter(
+            filter_sos(sample_rate, high_pass=master.high_pass, eq=master.eq), 2
+        )
         self.comp = make_compressor(master.compressor, sample_rate, 2)
 
     @property
@@ -384,7 +402,7 @@ def return_stem_name(bus_id: str, taken: set[str]) -> str:
 
 def render(
     session: m.Session,
-    sources: Mapping[str, np.ndarray],
+    sources: Mapping[str, np.ndarray | Source],
     out_dir: str | Path,
     *,
     options: RenderOptions | None = None,
@@ -396,8 +414,9 @@ def render(
     Parameters
     ----------
     session : the mix document; ``session.sample_rate`` is the render rate (Hz)
-    sources : track id -> audio ``(channels, n)`` float32 at the session rate; tracks without
-        audio here are left out with a warning
+    sources : track id -> audio ``(channels, n)`` float32 at the session rate, or a
+        :class:`~mixwise.io.audio.FileSource` streaming it; tracks without audio here are left
+        out with a warning
     out_dir : folder for the outputs (created; files appear atomically)
     stem_names : track id -> base name of its stem file (default: the source file's base name)
     progress : called with (seconds done, seconds in all, stage)
@@ -412,20 +431,19 @@ def render(
     B = int(opts.block_size)
     result = RenderResult(out_dir=out, sample_rate=sr, duration_s=0.0)
 
-    tracks = [t for t in session.tracks if t.id in sources]
+    srcs = {k: ArraySource(v) if isinstance(v, np.ndarray) else v for k, v in sources.items()}
+    tracks = [t for t in session.tracks if t.id in srcs]
     for t in session.tracks:
-        if t.id not in sources:
+        if t.id not in srcs:
             result.warnings.append(f"{t.name}: no audio for this track; left out of the render")
     if not tracks:
         raise NothingToMixError("no track of the session has audio to render")
-    n_total = max(sources[t.id].shape[1] for t in tracks)
+    n_total = max(srcs[t.id].n_samples for t in tracks)
     if session.length_s > 0:
         n_total = round(session.length_s * sr)
     result.duration_s = n_total / sr
     any_solo = any(t.chain.solo for t in tracks)
-    procs = [
-        _TrackProc(t, sources[t.id], sr, silenced=any_solo and not t.chain.solo) for t in tracks
-    ]
+    procs = [_TrackProc(t, srcs[t.id], sr, silenced=any_solo and not t.chain.solo) for t in tracks]
     groups = {
         b.id: _GroupProc(b, [i for i, t in enumerate(tracks) if t.bus == b.id], sr)
         for b in session.buses
@@ -446,15 +464,18 @@ def render(
         if opts.write_stems:
             for t in tracks:
                 path = stems_dir / f"{names[t.id]}.wav"
-                writers[t.id] = AtomicAudioWriter(path, sample_rate=sr, channels=2,
-                                                  subtype=opts.stem_subtype)  # fmt: skip
+                writers[t.id] = AtomicAudioWriter(
+                    path, sample_rate=sr, channels=2, subtype=opts.stem_subtype
+                )
             for bus_id in auxes:
                 rname = return_stem_name(bus_id, taken)
                 taken.add(rname)
                 writers[f"aux:{bus_id}"] = AtomicAudioWriter(
-                    stems_dir / f"{rname}.wav", sample_rate=sr, channels=2,
+                    stems_dir / f"{rname}.wav",
+                    sample_rate=sr,
+                    channels=2,
                     subtype=opts.stem_subtype,
-                )  # fmt: skip
+                )
         mix_path = out / "mix.wav"
         mix_writer = AtomicAudioWriter(mix_path, sample_rate=sr, channels=2, subtype="FLOAT")
         writers["mix"] = mix_writer
@@ -560,19 +581,25 @@ def _master_pass(
     pre = _MasterPre(master, sr)
     use_limiter = master.limiter.enabled and not measure_only
     lim = (
-        TruePeakLimiter(sample_rate=sr, channels=2, ceiling_dbtp=master.limiter.ceiling_dbtp,
-                        lookahead_ms=master.limiter.lookahead_ms,
-                        release_ms=master.limiter.release_ms)
-        if use_limiter else None
-    )  # fmt: skip
+        TruePeakLimiter(
+            sample_rate=sr,
+            channels=2,
+            ceiling_dbtp=master.limiter.ceiling_dbtp,
+            lookahead_ms=master.limiter.lookahead_ms,
+            release_ms=master.limiter.release_ms,
+        )
+        if use_limiter
+        else None
+    )
     gain = db_to_gain(gain_db) if not measure_only else 1.0
     meter = LoudnessMeter(sr, 2)
     tp = 0.0
     context = np.zeros((2, 0))
     writer = None
     if not measure_only:
-        writer = AtomicAudioWriter(master_path, sample_rate=sr, channels=2,
-                                   subtype=opts.master_subtype)  # fmt: skip
+        writer = AtomicAudioWriter(
+            master_path, sample_rate=sr, channels=2, subtype=opts.master_subtype
+        )
 
     def emit(y: np.ndarray) -> None:
         nonlocal tp, context
@@ -620,8 +647,9 @@ def _master(
         if _MasterPre(master, session.sample_rate).is_identity:
             pre_lufs = result.mix_lufs  # measured during the mix pass
         else:
-            pre_lufs, _, _ = _master_pass(session, mix_path, master_path, 0.0, opts,
-                                          measure_only=True)  # fmt: skip
+            pre_lufs, _, _ = _master_pass(
+                session, mix_path, master_path, 0.0, opts, measure_only=True
+            )
             result.master_passes += 1
         if not math.isfinite(pre_lufs):
             result.warnings.append("the mix is silent: no loudness target can be reached")
@@ -630,8 +658,9 @@ def _master(
             gain_db = min(target - pre_lufs, MAX_MASTER_GAIN_DB)
     history: list[tuple[float, float]] = []
     while True:
-        lufs, tp, gr = _master_pass(session, mix_path, master_path, gain_db, opts,
-                                    measure_only=False)  # fmt: skip
+        lufs, tp, gr = _master_pass(
+            session, mix_path, master_path, gain_db, opts, measure_only=False
+        )
         result.master_passes += 1
         if progress is not None:
             progress(result.duration_s, result.duration_s, f"master pass {result.master_passes}")
@@ -653,7 +682,11 @@ def _master(
         if new_gain == gain_db:
             break
         gain_db = new_gain
-    if target is not None and math.isfinite(lufs) and abs(target - lufs) > 2 * LOUDNESS_TOLERANCE_LU:
+    if (
+        target is not None
+        and math.isfinite(lufs)
+        and abs(target - lufs) > 2 * LOUDNESS_TOLERANCE_LU
+    ):
         result.warnings.append(
             f"loudness target {target:g} LUFS not reached: the master measures {lufs:.1f} LUFS "
             f"(the limiter at {master.limiter.ceiling_dbtp:g} dBTP already removes up to "

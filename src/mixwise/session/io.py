@@ -50,8 +50,10 @@ def _first_error(err: ValidationError, data: object) -> str:
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
     if e.get("type") == "missing":
         return f"{loc}: required field is missing{tail}"
-    if "input" in e and e.get("type") not in ("value_error",) and not isinstance(
-        e["input"], (dict, list)
+    if (
+        "input" in e
+        and e.get("type") not in ("value_error",)
+        and not isinstance(e["input"], (dict, list))
     ):
         return f"{loc}: {msg} (got {e['input']!r}){tail}"
     if not loc:
