@@ -106,6 +106,7 @@ class RenderResult:
     limiter_max_reduction_db: float = 0.0
     master_passes: int = 0
     render_seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -136,6 +137,7 @@ class RenderResult:
                 "passes": self.master_passes,
             },
             "render_seconds": num(self.render_seconds),
+            "stage_seconds": {k: num(v) for k, v in self.stage_seconds.items()},
             "realtime_factor": num(self.realtime_factor),
             "warnings": list(self.warnings),
         }
@@ -545,8 +547,11 @@ def render(
     result.mix_path = mix_path
     result.mix_lufs = mix_meter.integrated_lufs
     result.mix_sample_peak_dbfs = gain_to_db(mix_peak)
+    result.stage_seconds["mix"] = time.perf_counter() - t0
     if opts.write_master:
+        t1 = time.perf_counter()
         _master(session, mix_path, out / "master.wav", result, opts, progress)
+        result.stage_seconds["master"] = time.perf_counter() - t1
     if not opts.write_mix:
         mix_path.unlink(missing_ok=True)
         result.mix_path = None
