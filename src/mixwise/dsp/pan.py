@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 SQRT2 = math.sqrt(2.0)
 
@@ -57,4 +58,43 @@ def to_stereo(
     side = (block[0] - block[1]) * (0.5 * width)
     np.multiply(mid + side, gl * gain, out=out[0])
     np.multiply(mid - side, gr * gain, out=out[1])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _place_kernel(x, g, use_g, gl, gr, width, out):
+    # out = pan/balance(width(x)) * g, in one pass; mono x feeds both sides.
+    C, N = x.shape
+    half_w = 0.5 * width
+    for n in range(N):
+        k = g[n] if use_g else 1.0
+        if C == 1:
+            v = x[0, n] * k
+            out[0, n] = v * gl
+            out[1, n] = v * gr
+        elif width == 1.0:
+            out[0, n] = x[0, n] * (k * gl)
+            out[1, n] = x[1, n] * (k * gr)
+        else:
+            mid = (x[0, n] + x[1, n]) * 0.5
+            side = (x[0, n] - x[1, n]) * half_w
+            out[0, n] = (mid + side) * (k * gl)
+            out[1, n] = (mid - side) * (k * gr)
+
+
+def place(
+    block: np.ndarray,
+    *,
+    pan: float,
+    width: float = 1.0,
+    gain: float = 1.0,
+    gains: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`to_stereo` with an optional per-sample gain ``gains`` (shape ``(n,)``, linear,
+    e.g. a compressor's) applied in the same pass; returns a new ``(2, n)`` float64 array."""
+    x = np.ascontiguousarray(block, dtype=np.float64)
+    gl, gr = pan_gains(pan, channels=x.shape[0])
+    out = np.empty((2, x.shape[1]))
+    g = gains if gains is not None else np.empty(0)
+    _place_kernel(x, g, gains is not None, gl * gain, gr * gain, float(width), out)
     return out

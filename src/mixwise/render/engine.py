@@ -3,13 +3,15 @@
 It reads top to bottom as the job's stages:
 
 1. **mix pass** — block by block (64 k samples), every track runs its chain (region edits,
-   trim, polarity, delay, filters, EQ, compressor, fader, pan) on a thread pool; group buses
+   trim, polarity, delay, filters, EQ, compressor, fader, pan) on a thread pool, the filters
+   of all tracks together four channels at a time (:class:`LaneFilterBank`); group buses
    and aux returns (reverb, delay) are summed in a fixed order onto the mix bus; processed
    stems and ``mix.wav`` are written as the blocks come;
-2. **master passes** — ``mix.wav`` is read back block by block through the master chain
-   (filters, EQ, glue compressor, gain, true-peak limiter). With a loudness target the gain is
-   found by measuring: one pass without the limiter's effect known, then corrections until the
-   master is within 0.1 LU of the target (usually two passes);
+2. **master passes** — the master's filters, EQ and glue compressor run on each mix block in
+   the mix pass, and their output (measured for loudness) goes to a temporary file; then gain
+   and the true-peak limiter run over it, block by block. With a loudness target the gain starts
+   at (target - measured loudness) and is corrected from what the limited master measures until
+   it is within 0.1 LU of the target (usually two passes);
 3. **report** — meters of the mix and master, the gain applied, the passes taken.
 
 Memory stays bounded by the block size (beyond the stems themselves, held by the caller).
@@ -35,10 +37,17 @@ from pathlib import Path
 import numpy as np
 
 from mixwise.analysis.meters import LoudnessMeter
-from mixwise.dsp.biquad import SosFilter, butterworth, chain_sos, is_neutral_band, rbj_biquad
+from mixwise.dsp.biquad import (
+    LaneFilterBank,
+    SosFilter,
+    butterworth,
+    chain_sos,
+    is_neutral_band,
+    rbj_biquad,
+)
 from mixwise.dsp.dynamics import Compressor, TruePeakLimiter, true_peak
 from mixwise.dsp.effects import FeedbackDelay, Reverb
-from mixwise.dsp.pan import to_stereo
+from mixwise.dsp.pan import place, to_stereo
 from mixwise.errors import NothingToMixError
 from mixwise.io.audio import ArraySource, AtomicAudioWriter, FileSource, WavSubtype
 from mixwise.session import model as m
@@ -226,10 +235,9 @@ class _TrackProc:
         self.d_int = math.floor(delay)
         frac = delay - self.d_int
         self.frac_h = fractional_delay_kernel(frac) if frac > 1e-9 else None
-        self.filter = SosFilter(
-            filter_sos(sample_rate, high_pass=c.high_pass, low_pass=c.low_pass, eq=c.eq),
-            self.channels,
-        )
+        #: the track's filters and EQ, run by the render's LaneFilterBank over ``lanes``
+        self.sos = filter_sos(sample_rate, high_pass=c.high_pass, low_pass=c.low_pass, eq=c.eq)
+        self.lanes = slice(0, 0)
         self.comp = make_compressor(c.compressor, sample_rate, self.channels)
         self.fader = 0.0 if (c.mute or silenced) else db_to_gain(c.fader_db)
         self.pan, self.width = c.pan, c.width
@@ -282,21 +290,29 @@ class _TrackProc:
             np.maximum(env, g, out=env)
         return env
 
-    def process(self, start: int, n: int) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
-        """Stereo output ``(2, n)`` at the fader, and the send signals ``(bus id, (2, n))``."""
+    def prepare(self, start: int, n: int, lanes: np.ndarray) -> None:
+        """Stage 1: the delayed, trimmed, region-edited source for session samples
+        [start, start+n), written into this track's rows of the lane buffer."""
         if not self.audible:
-            return np.zeros((2, n)), []
+            lanes[self.lanes, :n] = 0.0
+            return
         x = self._read(start, n)
         if self.pre_gain != 1.0:
             x *= self.pre_gain
         env = self._envelope(start, n)
         if env is not None:
             x *= env
-        x = self.filter.process(x)
-        if self.comp is not None:
-            x = self.comp.process(x)
-        placed = to_stereo(x, pan=self.pan, width=self.width)
-        out = placed * self.fader
+        lanes[self.lanes, :n] = x
+
+    def finish(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+        """Stage 3, after the filters: compressor, fader, pan and sends. Returns the stereo
+        output ``(2, n)`` at the fader and the send signals ``(bus id, (2, n))``."""
+        n = x.shape[1]
+        if not self.audible:
+            return np.zeros((2, n)), []
+        gains = self.comp.gains(x) if self.comp is not None else None
+        placed = place(x, pan=self.pan, width=self.width, gains=gains)
+        out = placed * self.fader if self.fader != 1.0 else placed
         sends = [(bus, (placed if pre else out) * level) for bus, level, pre in self.sends]
         return out, sends
 
@@ -451,6 +467,12 @@ def render(
         for b in session.buses
         if b.kind == "group"
     }
+    lane = 0
+    for p in procs:
+        p.lanes = slice(lane, lane + p.channels)
+        lane += p.channels
+    bank = LaneFilterBank([p.sos for p in procs for _ in range(p.channels)])
+    lane_buf = np.zeros((lane, B))
     used_aux = {bus for p in procs for bus, _, _ in p.sends}
     auxes = {
         b.id: _AuxProc(b, sr, B) for b in session.buses if b.kind == "aux" and b.id in used_aux
@@ -481,12 +503,21 @@ def render(
         mix_path = out / "mix.wav"
         mix_writer = AtomicAudioWriter(mix_path, sample_rate=sr, channels=2, subtype="FLOAT")
         writers["mix"] = mix_writer
+        # the master's filters, EQ and glue compressor run here, on each mix block; their output
+        # (the master input) goes to a hidden temporary file the limiter passes then read
+        master_pre = _MasterPre(session.master, sr)
+        pre_writer = None
+        if opts.write_master and not master_pre.is_identity:
+            pre_writer = AtomicAudioWriter(
+                out / ".master-input.wav", sample_rate=sr, channels=2, subtype="FLOAT"
+            )
     except BaseException:
         for w in writers.values():
             w.abort()
         raise
 
     mix_meter = LoudnessMeter(sr, 2)
+    pre_meter = LoudnessMeter(sr, 2) if pre_writer is not None else mix_meter
     mix_peak = 0.0
     workers = opts.workers or min(len(procs), _cpu_count())
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
@@ -495,7 +526,10 @@ def render(
     try:
         for start in range(0, n_total, B):
             n = min(B, n_total - start)
-            results = list(pool.map(lambda p, s=start, k=n: p.process(s, k), procs))
+            list(pool.map(lambda p, s=start, k=n: p.prepare(s, k, lane_buf), procs))
+            view = lane_buf[:, :n]
+            list(pool.map(lambda g, v=view: bank.process_group(g, v), range(len(bank.groups))))
+            results = list(pool.map(lambda p, v=view: p.finish(v[p.lanes]), procs))
             contributions: dict[int, np.ndarray] = {}
             aux_in = {bus: np.zeros((2, n)) for bus in auxes}
             for i, (y, sends) in enumerate(results):
@@ -505,7 +539,9 @@ def render(
                     aux_in[bus] += s
             for gp in groups.values():
                 contributions.update(gp.process({i: results[i][0] for i in gp.members}))
-            aux_out = {bus: auxes[bus].process(aux_in[bus]) for bus in auxes}
+            aux_out = dict(
+                zip(auxes, pool.map(lambda b, a=aux_in: auxes[b].process(a[b]), auxes), strict=True)
+            )
             mix = np.zeros((2, n))
             for i in range(len(procs)):
                 if i in contributions:
@@ -515,9 +551,15 @@ def render(
             mix32 = mix.astype(np.float32)
             mix_meter.add(mix32)
             mix_peak = max(mix_peak, float(np.max(np.abs(mix32))) if n else 0.0)
+            pre32 = None
+            if pre_writer is not None:
+                pre32 = master_pre.process(mix32.astype(np.float64)).astype(np.float32)
+                pre_meter.add(pre32)
             for f in pending:
                 f.result()
             pending = [io_pool.submit(mix_writer.write, mix32)]
+            if pre32 is not None:
+                pending.append(io_pool.submit(pre_writer.write, pre32))
             if opts.write_stems:
                 for i, t in enumerate(tracks):
                     block = contributions.get(i, np.zeros((2, n))).astype(np.float32)
@@ -530,6 +572,8 @@ def render(
                 progress((start + n) / sr, n_total / sr, "mix")
         for f in pending:
             f.result()
+        if pre_writer is not None:
+            pre_writer.close()
         for key, w in writers.items():
             p = w.close()
             if key in names:
@@ -537,8 +581,9 @@ def render(
             elif key.startswith("aux:"):
                 result.stem_paths[p.stem] = p
     except BaseException:
-        for w in writers.values():
-            w.abort()
+        for w in [*writers.values(), pre_writer]:
+            if w is not None:
+                w.abort()
         raise
     finally:
         pool.shutdown()
@@ -550,7 +595,13 @@ def render(
     result.stage_seconds["mix"] = time.perf_counter() - t0
     if opts.write_master:
         t1 = time.perf_counter()
-        _master(session, mix_path, out / "master.wav", result, opts, progress)
+        master_input = pre_writer.path if pre_writer is not None else mix_path
+        try:
+            _master(session, master_input, pre_meter.integrated_lufs, out / "master.wav",
+                    result, opts, progress)  # fmt: skip
+        finally:
+            if pre_writer is not None:
+                pre_writer.path.unlink(missing_ok=True)
         result.stage_seconds["master"] = time.perf_counter() - t1
     if not opts.write_mix:
         mix_path.unlink(missing_ok=True)
@@ -567,71 +618,57 @@ def _cpu_count() -> int:
 
 def _master_pass(
     session: m.Session,
-    mix_path: Path,
+    input_path: Path,
     master_path: Path,
     gain_db: float,
     opts: RenderOptions,
-    *,
-    measure_only: bool,
 ) -> tuple[float, float, float]:
-    """One pass of the master chain over ``mix.wav``. Returns (LUFS, dBTP, limiter max GR dB).
-
-    With ``measure_only`` the limiter is skipped and nothing is written: the loudness returned
-    is that of the chain before the limiter at 0 dB gain.
+    """One pass of gain and limiter over the master input (the mix after the master's filters,
+    EQ and glue compressor), writing ``master_path``. Returns (LUFS, dBTP, limiter max GR dB).
     """
     import soundfile as sf
 
     sr = session.sample_rate
-    master = session.master
-    pre = _MasterPre(master, sr)
-    use_limiter = master.limiter.enabled and not measure_only
+    lim_cfg = session.master.limiter
     lim = (
         TruePeakLimiter(
             sample_rate=sr,
             channels=2,
-            ceiling_dbtp=master.limiter.ceiling_dbtp,
-            lookahead_ms=master.limiter.lookahead_ms,
-            release_ms=master.limiter.release_ms,
+            ceiling_dbtp=lim_cfg.ceiling_dbtp,
+            lookahead_ms=lim_cfg.lookahead_ms,
+            release_ms=lim_cfg.release_ms,
         )
-        if use_limiter
+        if lim_cfg.enabled
         else None
     )
-    gain = db_to_gain(gain_db) if not measure_only else 1.0
+    gain = db_to_gain(gain_db)
     meter = LoudnessMeter(sr, 2)
     tp = 0.0
     context = np.zeros((2, 0))
-    writer = None
-    if not measure_only:
-        writer = AtomicAudioWriter(
-            master_path, sample_rate=sr, channels=2, subtype=opts.master_subtype
-        )
+    writer = AtomicAudioWriter(master_path, sample_rate=sr, channels=2, subtype=opts.master_subtype)
 
     def emit(y: np.ndarray) -> None:
         nonlocal tp, context
         meter.add(y)
-        if not measure_only:
-            both = np.concatenate([context, y], axis=1)
-            tp = max(tp, true_peak(both))
-            context = y[:, -32:]
-            writer.write(y.astype(np.float32))
+        tp = max(tp, true_peak(np.concatenate([context, y], axis=1)))
+        context = y[:, -32:]
+        writer.write(y.astype(np.float32))
 
     try:
-        with sf.SoundFile(str(mix_path)) as f:
+        with sf.SoundFile(str(input_path)) as f:
             for block in f.blocks(blocksize=opts.block_size, dtype="float32", always_2d=True):
-                y = pre.process(np.ascontiguousarray(block.T, dtype=np.float64))
+                y = np.ascontiguousarray(block.T, dtype=np.float64)
                 if gain != 1.0:
-                    y = y * gain
+                    y *= gain
                 if lim is not None:
                     y = lim.process(y)
                 if y.shape[1]:
                     emit(y)
         if lim is not None:
             emit(lim.flush())
-        if writer is not None:
-            writer.close()
+        writer.close()
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        writer.abort()
         raise
     gr = lim.max_gain_reduction_db if lim is not None else 0.0
     return meter.integrated_lufs, gain_to_db(tp), gr
@@ -639,23 +676,20 @@ def _master_pass(
 
 def _master(
     session: m.Session,
-    mix_path: Path,
+    input_path: Path,
+    pre_lufs: float,
     master_path: Path,
     result: RenderResult,
     opts: RenderOptions,
     progress: Progress | None,
 ) -> None:
+    """Gain and limiter passes over the master input until the loudness target is met.
+
+    ``pre_lufs`` is the master input's loudness, measured during the mix pass."""
     master = session.master
     target = master.target_lufs
     gain_db = master.gain_db
     if target is not None:
-        if _MasterPre(master, session.sample_rate).is_identity:
-            pre_lufs = result.mix_lufs  # measured during the mix pass
-        else:
-            pre_lufs, _, _ = _master_pass(
-                session, mix_path, master_path, 0.0, opts, measure_only=True
-            )
-            result.master_passes += 1
         if not math.isfinite(pre_lufs):
             result.warnings.append("the mix is silent: no loudness target can be reached")
             gain_db = 0.0
@@ -663,9 +697,7 @@ def _master(
             gain_db = min(target - pre_lufs, MAX_MASTER_GAIN_DB)
     history: list[tuple[float, float]] = []
     while True:
-        lufs, tp, gr = _master_pass(
-            session, mix_path, master_path, gain_db, opts, measure_only=False
-        )
+        lufs, tp, gr = _master_pass(session, input_path, master_path, gain_db, opts)
         result.master_passes += 1
         if progress is not None:
             progress(result.duration_s, result.duration_s, f"master pass {result.master_passes}")
