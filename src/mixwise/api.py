@@ -29,6 +29,7 @@ from mixwise.io.audio import (
     Stem,
     choose_session_rate,
     load_stems,
+    unique_stem_names,
 )
 from mixwise.io.audio import write_text_atomic as _write_text
 from mixwise.render.engine import RenderOptions, RenderResult, render
@@ -128,6 +129,13 @@ def measure_stem(audio: np.ndarray, sample_rate: int) -> Meters:
 def stem_meters(load: LoadResult) -> dict[str, Meters]:
     """Stem name -> :class:`Meters`, from a load made with ``analyse=measure_stem``."""
     return {s.name: s.analysis for s in load.multitrack.stems if isinstance(s.analysis, Meters)}
+
+
+def session_stem_names(session: Session) -> dict[str, str]:
+    """Track id -> base name of its file in ``stems/``: the source file's base name (with its
+    extension too when two sources share a base name), whatever the track's display name."""
+    paths = [Path(t.source.path) for t in session.tracks]
+    return {t.id: n for t, n in zip(session.tracks, unique_stem_names(paths), strict=True)}
 
 
 def analyze_folder(
@@ -301,7 +309,7 @@ def _render_and_report(
     options: RenderOptions | None,
     progress: Progress | None,
 ) -> MixOutcome:
-    stem_names = {t.id: t.name for t in session.tracks}
+    stem_names = session_stem_names(session)
     result = render(
         session, sources, out, options=options, stem_names=stem_names, progress=progress
     )
