@@ -60,6 +60,8 @@ def _compress_kernel(
     # once and falls with the release; y (the applied reduction) follows y1 with the attack.
     C, N = x.shape
     K = CONTROL_SAMPLES
+    rel_k = rel**K
+    att_k = att**K
     ms = state[0]
     y1 = state[1]
     y = state[2]
@@ -93,9 +95,14 @@ def _compress_kernel(
             elif over > -half_knee and knee_db > 0.0:
                 t = over + half_knee
                 target = slope * t * t / (2.0 * knee_db)
-        for _ in range(k):
-            y1 = target if target > y1 else rel * y1 + (1.0 - rel) * target
-            y = att * y + (1.0 - att) * y1
+        # one step of the two smoothers per group, with coefficients raised to the group's
+        # length: exact for the group's constant target
+        if k == K:
+            ra, aa = rel_k, att_k
+        else:
+            ra, aa = rel**k, att**k
+        y1 = target if target > y1 else ra * y1 + (1.0 - ra) * target
+        y = aa * y + (1.0 - aa) * y1
         g_now = math.exp((makeup_db - y) * _LN_PER_DB)
         step = (g_now - g_prev) / k
         for j in range(k):
