@@ -311,8 +311,11 @@ class _TrackProc:
         if not self.audible:
             return np.zeros((2, n)), []
         gains = self.comp.gains(x) if self.comp is not None else None
-        placed = place(x, pan=self.pan, width=self.width, gains=gains)
-        out = placed * self.fader if self.fader != 1.0 else placed
+        if any(pre for _, _, pre in self.sends):
+            placed = place(x, pan=self.pan, width=self.width, gains=gains)
+            out = placed * self.fader
+        else:  # the fader folds into the same pass
+            out = placed = place(x, pan=self.pan, width=self.width, gain=self.fader, gains=gains)
         sends = [(bus, (placed if pre else out) * level) for bus, level, pre in self.sends]
         return out, sends
 
