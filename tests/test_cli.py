@@ -56,7 +56,12 @@ def test_mix_writes_the_public_outputs(stems, tmp_path, capsys):
     assert report["render"]["master"]["integrated_lufs"] == pytest.approx(-14.0, abs=0.1)
     assert report["render"]["master"]["true_peak_dbtp"] <= -1.0
     moves = report["moves"]
-    assert len(moves) == 3 and all(m["reason"] for m in moves)
+    assert all(m["reason"] for m in moves)
+    assert len([m for m in moves if m["task"] == "gain"]) == 3
+    # prepared: labelled, coloured, clean names, console order
+    session = json.loads((out / "session.json").read_text())
+    assert [t["name"] for t in session["tracks"]] == ["Kick", "Bass", "Keys"]
+    assert [t["role"] for t in session["tracks"]][:2] == ["kick", "bass"]
     # gain staging: every stem enters the mix at the same loudness
     from mixwise.analysis.meters import integrated_loudness
 

@@ -121,6 +121,88 @@ def new_session(load: LoadResult, *, name: str = "Untitled mix") -> Session:
     )
 
 
+@dataclass
+class StemAnalysis:
+    """What the loader measures on each stem while it is decoded (the audio need not stay).
+
+    meters : loudness, peaks, RMS ... (:class:`~mixwise.analysis.meters.Meters`)
+    features : the role labeller's audio features (:func:`mixwise.analysis.roles.audio_features`)
+    """
+
+    meters: Meters
+    features: dict[str, float]
+
+
+def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
+    """Everything measured per stem at load time (the loader's ``analyse`` hook)."""
+    from mixwise.analysis.roles import audio_features
+
+    return StemAnalysis(measure(audio, sample_rate), audio_features(audio, sample_rate))
+
+
+@dataclass
+class Prepared:
+    """A folder of stems made ready to mix: the labelled, organised session and what was
+    measured. ``track_of`` maps each loaded stem's name to its track id."""
+
+    load: LoadResult
+    session: Session
+    analyses: dict[str, StemAnalysis]
+    track_of: dict[str, str]
+    audio_in_memory: bool
+
+    @property
+    def meters(self) -> dict[str, Meters]:
+        return {tid: a.meters for tid, a in self.analyses.items()}
+
+    def sources(self) -> dict[str, np.ndarray | FileSource]:
+        """Track id -> the audio to render (in memory, or streamed from the file)."""
+        rate = self.session.sample_rate
+        return {
+            self.track_of[st.name]: (
+                st.audio if self.audio_in_memory else FileSource(st.info.path, sample_rate=rate)
+            )
+            for st in self.load.multitrack.stems
+        }
+
+
+def prepare_folder(
+    stems_dir: str | os.PathLike[str],
+    *,
+    sample_rate: int | None = None,
+    progress: Progress | None = None,
+) -> Prepared:
+    """Load, measure and label every stem; build the organised session.
+
+    The session has one track per usable stem with its role, confidence, colour, clean display
+    name, console order, group buses by family and reverb / delay returns (sends off), every
+    step recorded in the history. Audio stays in memory only when it fits
+    :data:`IN_MEMORY_BUDGET_BYTES`.
+    """
+    from mixwise.analysis.roles import label_from_features
+    from mixwise.assist.organise import apply_roles, setup_buses, tidy_names_and_order
+
+    keep = estimated_decoded_bytes(stems_dir, sample_rate) <= IN_MEMORY_BUDGET_BYTES
+    load = load_stems(
+        stems_dir,
+        sample_rate=sample_rate,
+        keep_audio=keep,
+        analyse=analyse_stem,
+        progress=_load_progress(progress),
+    )
+    session = new_session(load, name=Path(stems_dir).resolve().name)
+    stems = load.multitrack.stems
+    track_of = {st.name: t.id for st, t in zip(stems, session.tracks, strict=True)}
+    analyses = {track_of[st.name]: st.analysis for st in stems}
+    guesses = label_from_features(
+        [st.name for st in stems], [analyses[track_of[st.name]].features for st in stems]
+    )
+    apply_roles(session, {track_of[st.name]: g for st, g in zip(stems, guesses, strict=True)})
+    tidy_names_and_order(session)
+    setup_buses(session)
+    return Prepared(load, session, analyses, track_of, keep)
+
+
 def measure_stem(audio: np.ndarray, sample_rate: int) -> Meters:
     """Meters of one decoded stem (the loader's ``analyse`` hook)."""
     return measure(audio, sample_rate)
@@ -202,39 +284,71 @@ def mix_folder(
     options: RenderOptions | None = None,
     progress: Progress | None = None,
 ) -> MixOutcome:
-    """Mix a folder of stems: load, analyse, gain-stage, render, master, report.
+    """Mix a folder of stems: prepare (load, measure, label, organise), gain-stage, render,
+    master, report.
 
     Writes ``OUT/mix.wav``, ``OUT/master.wav``, ``OUT/stems/<stem>.wav``, ``OUT/session.json``
     and ``OUT/report.json``. ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master.
     Raises :class:`NothingToMixError` when no stem is usable.
     """
-    # load and analyse (audio kept in memory only when it fits the budget)
-    keep = estimated_decoded_bytes(stems_dir, sample_rate) <= IN_MEMORY_BUDGET_BYTES
-    load = load_stems(
-        stems_dir,
-        sample_rate=sample_rate,
-        keep_audio=keep,
-        analyse=measure_stem,
-        progress=_load_progress(progress),
-    )
+    prep = prepare_folder(stems_dir, sample_rate=sample_rate, progress=progress)
     out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
-    _check_out_dir(out, [s.info.path for s in load.multitrack.stems])
-    session = new_session(load, name=Path(stems_dir).resolve().name)
+    _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
+    session = prep.session
     session.master = Master(target_lufs=target_lufs, limiter=Limiter(ceiling_dbtp=ceiling_dbtp))
-    ids = {t.name: t.id for t in session.tracks}
-    meters = {ids[k]: v for k, v in stem_meters(load).items()}
     # decide
-    for s in suggest_gain_staging(session, meters):
-        apply_suggestion(session, s)
+    for suggestion in suggest_gain_staging(session, prep.meters):
+        apply_suggestion(session, suggestion)
     # render and report
-    if keep:
-        sources = {ids[st.name]: st.audio for st in load.multitrack.stems}
-    else:
-        sources = {
-            ids[st.name]: FileSource(st.info.path, sample_rate=session.sample_rate)
-            for st in load.multitrack.stems
-        }
-    return _render_and_report(session, load, out, meters, sources, options, progress)
+    return _render_and_report(
+        session, prep.load, out, prep.meters, prep.sources(), options, progress
+    )
+
+
+def prep_folder(
+    stems_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    sample_rate: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Prepared, Path]:
+    """Prepare a folder (see :func:`prepare_folder`) and save its session as
+    ``OUT/session.json``; returns the preparation and the session's path."""
+    prep = prepare_folder(stems_dir, sample_rate=sample_rate, progress=progress)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
+    _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
+    return prep, save_session(prep.session, out / "session.json")
+
+
+def prep_rows(prep: Prepared) -> list[dict[str, object]]:
+    """One JSON-friendly row per input file (the ``mixwise prep --json`` interface): file,
+    name, role, family, confidence, colour, group and findings; unusable files with an error."""
+    from mixwise.roles import family_of
+
+    by_id = {t.id: t for t in prep.session.tracks}
+    rows: list[dict[str, object]] = []
+    problems: dict[str, list[str]] = {}
+    for p in prep.load.problems:
+        problems.setdefault(Path(p.path).name, []).append(p.message)
+    for st in prep.load.multitrack.stems:
+        t = by_id[prep.track_of[st.name]]
+        file = Path(st.info.path).name
+        rows.append(
+            {
+                "file": file,
+                "track_id": t.id,
+                "name": t.name,
+                "role": t.role,
+                "family": family_of(t.role),
+                "confidence": t.role_confidence,
+                "colour": t.colour,
+                "group": t.bus,
+                "findings": {"file": problems.get(file, [])},
+            }
+        )
+    for p in prep.load.skipped:
+        rows.append({"file": Path(p.path).name, "error": p.message})
+    return rows
 
 
 def render_session_file(

@@ -216,6 +216,58 @@ def _summary(outcome) -> None:
 
 
 @app.command()
+def prep(
+    stems_dir: Annotated[Path, typer.Argument(help="Folder holding the stems.")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--out", help="Where to write session.json (default: STEMS_DIR-mixwise)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array, one object per input file.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Label, colour, name, order and group the stems, and check them; write the session."""
+    from mixwise.api import prep_folder, prep_rows
+
+    with _Progress(not quiet and not as_json) as progress:
+        prepared, session_path = prep_folder(stems_dir, out_dir, progress=progress)
+    rows = prep_rows(prepared)
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    from rich.table import Table
+
+    from mixwise.roles import ROLE_LABELS
+
+    table = Table(
+        title=f"{stems_dir} - {len(prepared.session.tracks)} track(s)", title_justify="left"
+    )
+    for col in ("track", "file", "role", "conf.", "colour", "group", "issues found"):
+        table.add_column(col)
+    by_file = {r["file"]: r for r in rows}
+    for t in prepared.session.tracks:
+        r = by_file[Path(t.source.path).name]
+        issues = "; ".join(str(x) for x in r["findings"]["file"]) or "-"
+        table.add_row(
+            escape(t.name),
+            escape(str(r["file"])),
+            ROLE_LABELS.get(t.role, t.role),
+            f"{t.role_confidence:.0%}",
+            f"[{t.colour}]■[/] {t.colour}",
+            t.bus or "-",
+            escape(issues),
+        )
+    out.print(table)
+    for r in rows:
+        if "error" in r:
+            err.print(f"[red]skipped[/]: {escape(str(r['file']))}: {escape(str(r['error']))}")
+    out.print(f"Session written to {escape(str(session_path))}")
+
+
+@app.command()
 def render(
     session_file: Annotated[
         Path, typer.Argument(help="A session.json written by mixwise (and maybe edited by you).")
