@@ -198,8 +198,7 @@ def _interpolation_phases(factor: int = 4, taps_per_phase: int = 16) -> np.ndarr
 _PHASES = _interpolation_phases()
 TP_TAPS = _PHASES.shape[1]
 TP_HALF = TP_TAPS // 2
-_TP_SHIFT = TP_TAPS.bit_length() - 1
-assert 1 << _TP_SHIFT == TP_TAPS  # the limiter groups samples by a power of two
+_TP_HALF = TP_HALF
 #: The largest gain any interpolated point can have over the window's sample peak.
 _BOUND = float(np.abs(_PHASES).sum(axis=1).max())
 
@@ -260,68 +259,32 @@ def true_peak(audio: np.ndarray) -> float:
 # limiter
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _limit_kernel(
-    x, out, ring, gbuf, dq_idx, dq_val, ebuf, gmax, st, ist, phases, bound, ceil_lin, rel, L, W
-):
-    # ring: (C, 2R) input history, each sample written twice (at k and k + R) so the T taps
-    # before any position are one contiguous slice; gbuf: the gain applied to each output
-    # sample; ebuf: ring of smoothed gains; gmax: ring of the sample peak of each group of T
-    # samples (a cheap upper bound on the interpolation window's peak);
-    # dq_*: monotonic deque for the sliding minimum over Lh = L + 2W samples.
-    # st = [prev_segpeak, e, box_sum]; ist = [n_in, dq_head, dq_tail]
+@njit(cache=True, nogil=True)
+def _limit_kernel(x, seg, out, ring, gbuf, dq_idx, dq_val, ebuf, st, ist, ceil_lin, rel, L, W):
+    # x: the new input block (C, N); seg[i]: the 4x-oversampled peak over [m, m+1) with
+    # m = n - T/2 for the i-th new sample n (computed by the caller); ring: (C, R) input
+    # history for the output delay; gbuf: the gain applied to each output sample; ebuf: ring of
+    # smoothed gains; dq_*: monotonic deque for the sliding minimum over Lh = L + 2W samples.
+    # st = [prev_seg, e, box_sum]; ist = [n_in, dq_head, dq_tail]
     C, N = x.shape
-    R = ring.shape[1] // 2
+    R = ring.shape[1]
     mask = R - 1
-    P, T = phases.shape
-    half = T // 2
     Lh = L + 2 * W
-    DQ = dq_idx.shape[0]
-    dmask = DQ - 1
-    EB = ebuf.shape[0]
-    emask = EB - 1
+    dmask = dq_idx.shape[0] - 1
+    emask = ebuf.shape[0] - 1
     n_in = ist[0]
     head = ist[1]
     tail = ist[2]
     prev_seg = st[0]
     e = st[1]
     box = st[2]
-    G = gmax.shape[0]
-    gm = G - 1
     for i in range(N):
         n = n_in + i
-        a = 0.0
         for c in range(C):
             ring[c, n & mask] = x[c, i]
-            ring[c, (n & mask) + R] = x[c, i]
-            v = abs(x[c, i])
-            if v > a:
-                a = v
-        grp = n >> _TP_SHIFT  # (shifts: an integer division per sample would dominate)
-        if (n & (T - 1)) == 0 or a > gmax[grp & gm]:
-            gmax[grp & gm] = a
-        m = n - half  # the interval [m, m+1) now has full interpolation support
-        # the window m-half+1 .. n lies in at most two groups
-        local = gmax[grp & gm]
-        first = gmax[((n - T + 1) >> _TP_SHIFT) & gm]
-        if first > local:
-            local = first
-        seg = 0.0
-        for c in range(C):
-            v = abs(ring[c, m & mask])
-            if v > seg:
-                seg = v
-            if local * bound <= ceil_lin:
-                continue  # no point in this window can reach the ceiling
-            base = (m - half + 1) & mask  # ring[c, base : base + T] are the taps, in order
-            for p in range(P):
-                acc = 0.0
-                for j in range(T):
-                    acc += phases[p, j] * ring[c, base + j]
-                if abs(acc) > seg:
-                    seg = abs(acc)
-        peak = seg if seg > prev_seg else prev_seg  # covers (m-1, m+1)
-        prev_seg = seg
+        m = n - _TP_HALF
+        peak = seg[i] if seg[i] > prev_seg else prev_seg  # covers (m-1, m+1)
+        prev_seg = seg[i]
         g = 1.0 if peak <= ceil_lin else ceil_lin / peak
         # sliding minimum over the last Lh values of g
         while tail > head and dq_val[(tail - 1) & dmask] >= g:
@@ -349,6 +312,55 @@ def _limit_kernel(
     st[0] = prev_seg
     st[1] = e
     st[2] = box
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _segment_peaks_kernel(ext, phases, bound, ceil_lin, seg):
+    # Per new sample i: max over channels of |x[m]| and of the interpolated points of
+    # [m, m+1), whose taps are ext[c, i + 1 + j]. Interpolation (the costly part) is skipped
+    # where the taps' sample peak times ``bound`` cannot reach ``ceil_lin``: there the peak
+    # only needs to be known to lie below the ceiling.
+    C, E = ext.shape
+    P = phases.shape[0]
+    T = TP_TAPS  # a compile-time constant: the divisions below become shifts
+    N = seg.shape[0]
+    half = T // 2
+    G = E // T + 2
+    a = np.empty(E)
+    gmax = np.zeros(G)
+    for j in range(E):
+        v = 0.0
+        for c in range(C):
+            w = abs(ext[c, j])
+            if w > v:
+                v = w
+        a[j] = v
+        if v > gmax[j // T]:
+            gmax[j // T] = v
+    for i in range(N):
+        peak = a[i + half]
+        local = max(gmax[(i + 1) // T], gmax[(i + T) // T])
+        if local * bound > ceil_lin:
+            for c in range(C):
+                for p in range(P):
+                    acc = 0.0
+                    for j in range(T):
+                        acc += phases[p, j] * ext[c, i + 1 + j]
+                    if abs(acc) > peak:
+                        peak = abs(acc)
+        seg[i] = peak
+
+
+def _segment_peaks(ext: np.ndarray, ceil_lin: float) -> np.ndarray:
+    """Per new sample i, the 4x-oversampled peak of the interval [m, m+1), m = n - T/2 (exact
+    wherever it could reach ``ceil_lin``; below that, a value that is also below it).
+
+    ``ext`` is ``(C, T + N)``: the last T input samples before the block, then the block, so
+    the taps of sample i are ``ext[:, i + 1 : i + 1 + T]``.
+    """
+    seg = np.empty(ext.shape[1] - TP_TAPS)
+    _segment_peaks_kernel(np.ascontiguousarray(ext), _PHASES, _BOUND, ceil_lin, seg)
+    return seg
 
 
 def _pow2_at_least(n: int) -> int:
@@ -382,14 +394,14 @@ class TruePeakLimiter:
         self.W = TP_HALF
         self.latency_samples = TP_HALF + self.L + self.W - 1
         size = _pow2_at_least(self.latency_samples + TP_TAPS + 4)
-        self._ring = np.zeros((channels, 2 * size))
+        self._ring = np.zeros((channels, size))
+        self._hist = np.zeros((channels, TP_TAPS))
         dq = _pow2_at_least(self.L + 2 * self.W + 2)
         self._dq_idx = np.full(dq, -(10**15), dtype=np.int64)
         self._dq_val = np.ones(dq)
         self._ebuf = np.ones(_pow2_at_least(self.L + 1))
         self._st = np.array([0.0, 1.0, float(self.L)])
         self._ist = np.zeros(3, dtype=np.int64)
-        self._gmax = np.zeros(8)
         self._ceil = 10.0 ** ((ceiling_dbtp - self.MARGIN_DB) / 20.0)
         self._rel = time_coefficient(release_ms, sample_rate)
         self._min_gain = 1.0
@@ -401,21 +413,22 @@ class TruePeakLimiter:
         return -20.0 * math.log10(max(self._min_gain, 1e-12))
 
     def _run(self, x: np.ndarray) -> np.ndarray:
+        ext = np.concatenate([self._hist, x], axis=1)
+        self._hist = ext[:, -TP_TAPS:]
+        seg = _segment_peaks(ext, self._ceil)
         out = np.empty_like(x)
         gains = np.empty(x.shape[1])
         _limit_kernel(
             x,
+            seg,
             out,
             self._ring,
             gains,
             self._dq_idx,
             self._dq_val,
             self._ebuf,
-            self._gmax,
             self._st,
             self._ist,
-            _PHASES,
-            _BOUND,
             self._ceil,
             self._rel,
             self.L,
