@@ -522,6 +522,18 @@ def render(
     mix_meter = LoudnessMeter(sr, 2)
     pre_meter = LoudnessMeter(sr, 2) if pre_writer is not None else mix_meter
     mix_peak = 0.0
+
+    def after_mix(mix32: np.ndarray) -> None:
+        nonlocal mix_peak
+        mix_meter.add(mix32)
+        if mix32.size:
+            mix_peak = max(mix_peak, float(np.max(np.abs(mix32))))
+        mix_writer.write(mix32)
+        if pre_writer is not None:
+            pre32 = master_pre.process(mix32.astype(np.float64)).astype(np.float32)
+            pre_meter.add(pre32)
+            pre_writer.write(pre32)
+
     workers = opts.workers or min(len(procs), _cpu_count())
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     io_pool = ThreadPoolExecutor(max_workers=1)
@@ -552,17 +564,11 @@ def render(
             for bus in auxes:
                 mix += aux_out[bus]
             mix32 = mix.astype(np.float32)
-            mix_meter.add(mix32)
-            mix_peak = max(mix_peak, float(np.max(np.abs(mix32))) if n else 0.0)
-            pre32 = None
-            if pre_writer is not None:
-                pre32 = master_pre.process(mix32.astype(np.float64)).astype(np.float32)
-                pre_meter.add(pre32)
+            # metering, the master's pre-chain and writing run on the I/O thread, overlapping
+            # the next block's track processing (one block in flight keeps memory bounded)
             for f in pending:
                 f.result()
-            pending = [io_pool.submit(mix_writer.write, mix32)]
-            if pre32 is not None:
-                pending.append(io_pool.submit(pre_writer.write, pre32))
+            pending = [io_pool.submit(after_mix, mix32)]
             if opts.write_stems:
                 for i, t in enumerate(tracks):
                     block = contributions.get(i, np.zeros((2, n))).astype(np.float32)
