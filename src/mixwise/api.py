@@ -12,12 +12,23 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mixwise import __version__
+from mixwise.analysis.editing import (
+    Alignment,
+    MonoReport,
+    SilenceReport,
+    align,
+    common_excerpt,
+    energy_envelope,
+    find_silences,
+    mono_compatibility,
+)
 from mixwise.analysis.meters import Meters, measure
 from mixwise.assist.gain import suggest_gain_staging
 from mixwise.errors import MixwiseError, NothingToMixError
@@ -34,7 +45,7 @@ from mixwise.io.audio import (
 from mixwise.io.audio import write_text_atomic as _write_text
 from mixwise.render.engine import RenderOptions, RenderResult, render
 from mixwise.roles import colour_of
-from mixwise.session.edit import apply_suggestion, now_iso
+from mixwise.session.edit import Suggestion, apply_proposal, apply_suggestion, now_iso, propose
 from mixwise.session.io import load_session, resolve_source, save_session
 from mixwise.session.model import Limiter, Master, Session, SourceFile, Track
 
@@ -127,17 +138,45 @@ class StemAnalysis:
 
     meters : loudness, peaks, RMS ... (:class:`~mixwise.analysis.meters.Meters`)
     features : the role labeller's audio features (:func:`mixwise.analysis.roles.audio_features`)
+    silence : where it plays and where not (:func:`~mixwise.analysis.editing.find_silences`)
+    clicks : clicks found (:func:`mixwise.analysis.clicks.find_clicks`)
+    mono : fold-down check of a stereo stem (:func:`~mixwise.analysis.editing.mono_compatibility`)
+    envelope : power every 0.25 s (for finding where two stems play together)
     """
 
     meters: Meters
     features: dict[str, float]
+    silence: SilenceReport
+    clicks: list
+    mono: MonoReport
+    envelope: np.ndarray
+
+
+ENVELOPE_FRAME_S = 0.25
+
+
+def _find_clicks(audio: np.ndarray, sample_rate: int) -> list:
+    try:
+        from mixwise.analysis.clicks import find_clicks
+    except ImportError:  # the click detector is not in this build
+        return []
+    return find_clicks(audio, sample_rate)
 
 
 def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
     """Everything measured per stem at load time (the loader's ``analyse`` hook)."""
+    from mixwise.analysis.levels import frame_stats
     from mixwise.analysis.roles import audio_features
 
-    return StemAnalysis(measure(audio, sample_rate), audio_features(audio, sample_rate))
+    stats = frame_stats(audio, sample_rate)
+    return StemAnalysis(
+        meters=measure(audio, sample_rate, with_true_peak=False, stats=stats),
+        features=audio_features(audio, sample_rate),
+        silence=find_silences(audio, sample_rate, stats=stats),
+        clicks=_find_clicks(audio, sample_rate),
+        mono=mono_compatibility(audio, sample_rate),
+        envelope=energy_envelope(audio, sample_rate, frame_s=ENVELOPE_FRAME_S, stats=stats),
+    )
 
 
 @dataclass
@@ -150,6 +189,7 @@ class Prepared:
     analyses: dict[str, StemAnalysis]
     track_of: dict[str, str]
     audio_in_memory: bool
+    alignments: dict[tuple[str, str], Alignment] = field(default_factory=dict)
 
     @property
     def meters(self) -> dict[str, Meters]:
@@ -200,7 +240,73 @@ def prepare_folder(
     apply_roles(session, {track_of[st.name]: g for st, g in zip(stems, guesses, strict=True)})
     tidy_names_and_order(session)
     setup_buses(session)
-    return Prepared(load, session, analyses, track_of, keep)
+    prep = Prepared(load, session, analyses, track_of, keep)
+    prep.alignments = check_phase(prep)
+    for suggestion in editing_suggestions(prep):
+        propose(session, suggestion)
+    return prep
+
+
+#: Seconds of common audio compared for each pair in the phase check.
+PHASE_EXCERPT_S = 5.0
+
+
+def _excerpt(prep: Prepared, track_id: str, start_s: float, end_s: float) -> np.ndarray:
+    """``(channels, n)`` audio of one track between two times (s), from memory or its file."""
+    rate = prep.session.sample_rate
+    a, b = round(start_s * rate), round(end_s * rate)
+    stem = next(st for st in prep.load.multitrack.stems if prep.track_of[st.name] == track_id)
+    if prep.audio_in_memory:
+        return stem.audio[:, a:b]
+    src = FileSource(stem.info.path, sample_rate=rate)
+    try:
+        return src.read(a, b - a).astype(np.float32)
+    finally:
+        src.close()
+
+
+def check_phase(prep: Prepared) -> dict[tuple[str, str], Alignment]:
+    """Alignment of every candidate pair (see :func:`~mixwise.assist.editing.candidate_pairs`),
+    measured on the 5 s where both play the most."""
+    from mixwise.assist.editing import candidate_pairs
+
+    out: dict[tuple[str, str], Alignment] = {}
+    rate = prep.session.sample_rate
+    pairs = candidate_pairs(prep.session)
+    cache: dict[tuple[str, float, float], np.ndarray] = {}
+
+    def one(pair: tuple[str, str]) -> tuple[tuple[str, str], Alignment]:
+        a, b = pair
+        ea, eb = prep.analyses[a].envelope, prep.analyses[b].envelope
+        t0, t1 = common_excerpt(ea, eb, frame_s=ENVELOPE_FRAME_S, length_s=PHASE_EXCERPT_S)
+        xa = cache.get((a, t0, t1))
+        if xa is None:
+            xa = cache[(a, t0, t1)] = _excerpt(prep, a, t0, t1)
+        xb = _excerpt(prep, b, t0, t1)
+        return pair, align(xa, xb, rate)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for pair, al in pool.map(one, pairs):
+            out[pair] = al
+    return out
+
+
+def editing_suggestions(prep: Prepared) -> list[Suggestion]:
+    """The editing checks as suggestions: silence trims, click repairs, phase fixes."""
+    from mixwise.assist.editing import (
+        suggest_click_repairs,
+        suggest_phase_fixes,
+        suggest_region_trims,
+    )
+
+    out: list[Suggestion] = []
+    for t in prep.session.tracks:
+        a = prep.analyses[t.id]
+        out += suggest_click_repairs(t, a.clicks)
+        out += suggest_region_trims(t, a.silence)
+    loud = {tid: a.meters.integrated_lufs for tid, a in prep.analyses.items()}
+    out += suggest_phase_fixes(prep.session, prep.alignments, loud)
+    return out
 
 
 def measure_stem(audio: np.ndarray, sample_rate: int) -> Meters:
@@ -296,7 +402,10 @@ def mix_folder(
     _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
     session = prep.session
     session.master = Master(target_lufs=target_lufs, limiter=Limiter(ceiling_dbtp=ceiling_dbtp))
-    # decide
+    # decide: the editing fixes, then gain staging
+    for p in list(session.proposals):
+        if p.status == "pending":
+            apply_proposal(session, p.number)
     for suggestion in suggest_gain_staging(session, prep.meters):
         apply_suggestion(session, suggestion)
     # render and report

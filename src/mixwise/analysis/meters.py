@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numba import njit
 
+from mixwise.analysis.levels import FrameStats
+
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LRA_RELATIVE_GATE_LU = -20.0
@@ -106,12 +108,22 @@ def kweighted_power(
 
 
 def _block_powers(power: np.ndarray, sample_rate: int, block_s: float, step_s: float) -> np.ndarray:
-    """Mean of ``power`` (see :func:`kweighted_power`) in ``block_s`` blocks every ``step_s``."""
+    """Mean of ``power`` (see :func:`kweighted_power`) in ``block_s`` blocks every ``step_s``.
+
+    Blocks that are whole multiples of the step (400 ms and 3 s on a 100 ms step) are summed
+    from per-step sums, which is exact and avoids a cumulative sum over every sample.
+    """
     block = int(round(block_s * sample_rate))
     step = int(round(step_s * sample_rate))
     n = power.shape[0]
     if n < block:
         return np.zeros(0)
+    if block % step == 0:
+        k = block // step
+        m = n // step
+        sub = power[: m * step].reshape(m, step).sum(axis=1)
+        csum = np.concatenate(([0.0], np.cumsum(sub)))
+        return (csum[k:] - csum[:-k]) / block
     csum = np.concatenate(([0.0], np.cumsum(power)))
     starts = np.arange(0, n - block + 1, step)
     return (csum[starts + block] - csum[starts]) / block
@@ -215,27 +227,42 @@ def active_rms_db(
 ) -> float:
     """RMS level (dBFS) of the parts of ``audio`` that play: 100 ms windows whose level is
     within ``range_db`` of the loudest window. Silence between notes does not pull it down."""
-    x = np.asarray(audio, dtype=np.float64)
-    win = max(1, int(window_s * sample_rate))
-    n = x.shape[1] // win
-    if n == 0:
-        ms = float(np.mean(x * x)) if x.size else 0.0
-        return 10.0 * math.log10(ms) if ms > 0 else -math.inf
-    p = np.mean((x[:, : n * win] ** 2).reshape(x.shape[0], n, win), axis=(0, 2))
-    top = float(p.max())
+    from mixwise.analysis.levels import frame_stats
+
+    stats = frame_stats(audio, sample_rate)
+    return _active_rms_db(stats.pooled("mean", round(window_s * 1000)), range_db)
+
+
+def _active_rms_db(powers: np.ndarray, range_db: float = 40.0) -> float:
+    if powers.size == 0:
+        return -math.inf
+    top = float(powers.max())
     if top <= 0:
         return -math.inf
-    kept = p[p >= top * 10.0 ** (-range_db / 10.0)]
+    kept = powers[powers >= top * 10.0 ** (-range_db / 10.0)]
     return 10.0 * math.log10(float(kept.mean()))
 
 
-def measure(audio: np.ndarray, sample_rate: int) -> Meters:
-    """All meters for ``audio`` [shape=(channels, n), float] at ``sample_rate`` Hz."""
+def measure(
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    with_true_peak: bool = True,
+    stats: FrameStats | None = None,
+) -> Meters:
+    """All meters for ``audio`` [shape=(channels, n), float] at ``sample_rate`` Hz.
+
+    ``with_true_peak=False`` skips the 4x oversampling (the costliest meter on dense material)
+    and reports the sample peak in its place; ``stats`` may pass precomputed
+    :func:`~mixwise.analysis.levels.frame_stats` of ``audio``.
+    """
+    from mixwise.analysis.levels import frame_stats
     from mixwise.dsp.dynamics import true_peak
 
     x = np.asarray(audio)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    ms = float(np.mean(np.square(x, dtype=np.float64))) if x.size else 0.0
+    if stats is None:
+        stats = frame_stats(x, sample_rate)
+    peak, ms = stats.peak, stats.mean_square
     rms = 10.0 * math.log10(ms) if ms > 0 else -math.inf
     sp = _db(peak)
     power = kweighted_power(x, sample_rate)
@@ -243,10 +270,10 @@ def measure(audio: np.ndarray, sample_rate: int) -> Meters:
         integrated_lufs=integrated_loudness(x, sample_rate, power=power),
         loudness_range_lu=loudness_range(x, sample_rate, power=power),
         sample_peak_dbfs=sp,
-        true_peak_dbtp=_db(true_peak(x)),
+        true_peak_dbtp=_db(true_peak(x)) if with_true_peak else sp,
         rms_dbfs=rms,
         crest_db=(sp - rms) if math.isfinite(rms) else 0.0,
-        active_rms_dbfs=active_rms_db(x, sample_rate),
+        active_rms_dbfs=_active_rms_db(stats.pooled("mean", 100)),
         duration_s=x.shape[-1] / sample_rate,
     )
 

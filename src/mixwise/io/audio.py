@@ -9,6 +9,7 @@ stops the others from loading. Input files are only ever opened for reading.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import tempfile
@@ -227,12 +228,11 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
             f"({missing} bytes missing); the {frames / sr:.2f} s that are there are used"
         )
     audio = np.ascontiguousarray(data.T)
-    bad = ~np.isfinite(audio)
-    if bad.any():
-        raise AudioFileError(
-            str(p), f"contains {int(bad.sum())} NaN or infinite samples (a damaged file)"
-        )
-    peak = float(np.max(np.abs(audio)))
+    # max and min propagate NaN and inf, so this one cheap pass also finds damaged samples
+    peak = max(float(audio.max()), -float(audio.min()))
+    if not math.isfinite(peak):
+        bad = int(np.count_nonzero(~np.isfinite(audio)))
+        raise AudioFileError(str(p), f"contains {bad} NaN or infinite samples (a damaged file)")
     if peak <= 10.0 ** (SILENCE_PEAK_DBFS / 20.0):
         raise AudioFileError(str(p), "is silent (peak below -90 dBFS): nothing to mix")
     if sr < LOW_SAMPLE_RATE_HZ:
@@ -599,16 +599,20 @@ class ArraySource:
 class FileSource:
     """A stem streamed from its file and resampled on the fly, for renders whose stems would
     not fit in memory. Reads must move forward (each ``start`` >= the previous one, as a
-    render's blocks do); a small buffer serves overlapping reads. The samples are exactly
+    render's blocks do, give or take :attr:`HISTORY_FRAMES`); a small buffer serves
+    overlapping reads. The samples are exactly
     those :func:`load_file` returns (soxr gives the same output whatever the chunking).
     Non-finite samples (a file damaged since import) are replaced by silence.
     """
 
     CHUNK_FRAMES = 65_536
+    #: Samples kept before the latest read, so a read may start up to this far back.
+    HISTORY_FRAMES = 8192
 
     def __init__(self, path: str | os.PathLike[str], *, sample_rate: int) -> None:
         import soundfile as sf
 
+        self._latest = 0
         self.path = str(path)
         try:
             self._file = sf.SoundFile(self.path)
@@ -650,7 +654,8 @@ class FileSource:
 
     def read(self, start: int, length: int) -> np.ndarray:
         """Samples ``[start, start + length)`` as ``(channels, length)`` float64 (zeros outside)."""
-        drop = max(0, start - self._buf_start)
+        self._latest = max(self._latest, start)
+        drop = max(0, self._latest - self.HISTORY_FRAMES - self._buf_start)
         if drop:
             self._buf = self._buf[:, drop:]
             self._buf_start += drop

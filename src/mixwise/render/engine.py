@@ -222,12 +222,55 @@ def fractional_delay_kernel(frac: float, taps: int = 32) -> np.ndarray:
     return h / h.sum()
 
 
+class RepairedSource:
+    """A source with click repairs applied on the fly: each read is widened by
+    :attr:`CONTEXT` samples on both sides so the interpolation sees the music around a click,
+    which gives the same samples as repairing the whole file."""
+
+    CONTEXT = 1024
+
+    def __init__(self, source: Source, repairs: list[m.Repair], sample_rate: int) -> None:
+        self.source = source
+        self.channels = source.channels
+        self.n_samples = source.n_samples
+        self.sample_rate = sample_rate
+        self.spots = sorted(
+            (round(r.time_s * sample_rate), r.length_samples, r.channel) for r in repairs
+        )
+
+    def read(self, start: int, length: int) -> np.ndarray:
+        hits = [s for s in self.spots if s[0] < start + length and s[0] + s[1] > start]
+        if not hits:
+            return self.source.read(start, length)
+        from mixwise.analysis.clicks import Click, repair_clicks
+
+        lo = start - self.CONTEXT
+        wide = self.source.read(lo, length + 2 * self.CONTEXT)
+        clicks = [
+            Click(
+                time_s=(pos - lo) / self.sample_rate,
+                channel=ch,
+                strength_db=0.0,
+                length_samples=n,
+                start_sample=pos - lo,
+                level_dbfs=0.0,
+            )
+            for pos, n, channel in hits
+            for ch in ([channel] if channel is not None else range(self.channels))
+            if ch < self.channels and pos - lo >= 0 and pos - lo + n <= wide.shape[1]
+        ]
+        fixed = repair_clicks(wide.astype(np.float32), self.sample_rate, clicks)
+        return fixed[:, self.CONTEXT : self.CONTEXT + length].astype(np.float64)
+
+
 class _TrackProc:
     """One track's chain as a block processor (state kept between blocks)."""
 
     def __init__(self, track: m.Track, source: Source, sample_rate: int, *, silenced: bool) -> None:
         c = track.chain
         self.track = track
+        if track.repairs:
+            source = RepairedSource(source, track.repairs, sample_rate)
         self.source = source
         self.channels = source.channels
         self.pre_gain = db_to_gain(c.trim_db) * (-1.0 if c.polarity_inverted else 1.0)

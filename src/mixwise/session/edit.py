@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mixwise.errors import SessionError
-from mixwise.session.model import HistoryEntry, Session
+from mixwise.session.model import HistoryEntry, Proposal, Session
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?")
 
@@ -133,9 +133,56 @@ def apply_suggestion(session: Session, s: Suggestion, *, source: str = "auto") -
     return entry
 
 
+def propose(session: Session, s: Suggestion) -> Proposal:
+    """Record ``s`` in the session as a pending, numbered proposal (nothing changes yet)."""
+    number = max((p.number for p in session.proposals), default=0) + 1
+    p = Proposal(
+        number=number,
+        task=s.task,
+        target=s.target,
+        parameter=s.parameter,
+        old=_plain(s.old),
+        new=_plain(s.new),
+        unit=s.unit,
+        reason=s.reason,
+        evidence=s.evidence,
+        confidence=min(max(float(s.confidence), 0.0), 1.0),
+    )
+    session.proposals.append(p)
+    return p
+
+
+def apply_proposal(session: Session, number: int, *, source: str = "auto") -> HistoryEntry:
+    """Apply pending proposal ``number``: set its value, record it in the history, mark it."""
+    for p in session.proposals:
+        if p.number == number:
+            if p.status != "pending":
+                raise SessionError(f"proposal {number} is already {p.status}")
+            entry = apply_suggestion(
+                session,
+                Suggestion(
+                    task=p.task,
+                    target=p.target,
+                    parameter=p.parameter,
+                    old=p.old,
+                    new=p.new,
+                    unit=p.unit,
+                    reason=p.reason,
+                    evidence=p.evidence,
+                    confidence=p.confidence,
+                ),
+                source=source,
+            )
+            p.status = "applied"
+            return entry
+    raise SessionError(f"there is no proposal {number}")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     if isinstance(value, float) and value == float("-inf"):
         return "-inf"
     return value

@@ -7,7 +7,7 @@ fader) is written as the string ``"-inf"`` so the file stays strict JSON.
 
 Signal flow of a track (in this order)::
 
-    region edits -> trim -> polarity -> delay -> high-pass -> low-pass -> EQ bands
+    click repairs -> region edits -> trim -> polarity -> delay -> high-pass -> low-pass -> EQ bands
       -> compressor -> fader -> width/pan -> (group bus | mix bus), sends -> aux buses
 
 Group buses sum their member tracks and have their own chain; aux buses (reverb, delay) take
@@ -153,6 +153,16 @@ class Region(_Model):
         return self
 
 
+class Repair(_Model):
+    """A click repair: ``length_samples`` samples of the source from ``time_s`` (session
+    timeline, s) re-estimated by interpolation from the music around them while rendering
+    (the file itself is untouched). ``channel`` 0/1, or ``None`` for every channel."""
+
+    time_s: Annotated[float, Field(ge=0.0)]
+    length_samples: Annotated[int, Field(ge=1, le=64)] = 1
+    channel: Annotated[int, Field(ge=0, le=1)] | None = None
+
+
 class Chain(_Model):
     """A track's processing chain, in signal-flow order (see the module docstring)."""
 
@@ -195,6 +205,7 @@ class Track(_Model):
     colour: Colour = "#8A8F98"
     bus: Ident | None = None
     regions: list[Region] = Field(default_factory=list)
+    repairs: list[Repair] = Field(default_factory=list)
     chain: Chain = Field(default_factory=Chain)
 
 
@@ -302,6 +313,23 @@ class HistoryEntry(_Model):
     source: Literal["auto", "user", "import"] = "auto"
 
 
+class Proposal(_Model):
+    """A suggested change not applied yet: the same fields as a history entry, plus its
+    number (for "apply 3 5 7") and its status."""
+
+    number: Annotated[int, Field(ge=1)]
+    task: str
+    target: str
+    parameter: str
+    old: Any = None
+    new: Any = None
+    unit: str = ""
+    reason: str = ""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    status: Literal["pending", "applied", "rejected"] = "pending"
+
+
 class Session(_Model):
     """The mix document. ``sample_rate`` (Hz) is the rate every stem is rendered at."""
 
@@ -314,6 +342,7 @@ class Session(_Model):
     master: Master = Field(default_factory=Master)
     markers: list[Marker] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+    proposals: list[Proposal] = Field(default_factory=list)
     created_by: str = ""
 
     @model_validator(mode="after")
