@@ -155,16 +155,9 @@ class StemAnalysis:
 ENVELOPE_FRAME_S = 0.25
 
 
-def _find_clicks(audio: np.ndarray, sample_rate: int) -> list:
-    try:
-        from mixwise.analysis.clicks import find_clicks
-    except ImportError:  # the click detector is not in this build
-        return []
-    return find_clicks(audio, sample_rate)
-
-
 def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
     """Everything measured per stem at load time (the loader's ``analyse`` hook)."""
+    from mixwise.analysis.clicks import find_clicks
     from mixwise.analysis.levels import frame_stats
     from mixwise.analysis.roles import audio_features
 
@@ -173,7 +166,7 @@ def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
         meters=measure(audio, sample_rate, with_true_peak=False, stats=stats),
         features=audio_features(audio, sample_rate),
         silence=find_silences(audio, sample_rate, stats=stats),
-        clicks=_find_clicks(audio, sample_rate),
+        clicks=find_clicks(audio, sample_rate),
         mono=mono_compatibility(audio, sample_rate),
         envelope=energy_envelope(audio, sample_rate, frame_s=ENVELOPE_FRAME_S, stats=stats),
     )
@@ -439,9 +432,26 @@ def prep_rows(prep: Prepared) -> list[dict[str, object]]:
     problems: dict[str, list[str]] = {}
     for p in prep.load.problems:
         problems.setdefault(Path(p.path).name, []).append(p.message)
+    phase: dict[str, list[dict[str, object]]] = {}
+    for (a, b), al in prep.alignments.items():
+        if al.correlation >= 0.4:
+            for me, other in ((a, b), (b, a)):
+                phase.setdefault(me, []).append(
+                    {
+                        "with": other,
+                        "correlation": round(al.correlation, 3),
+                        "offset_ms": round(al.delay_ms if me == a else -al.delay_ms, 3),
+                        "polarity_inverted": al.polarity_inverted,
+                    }
+                )
+    proposals: dict[str, list[int]] = {}
+    for p in prep.session.proposals:
+        tid = p.parameter.split("]")[0].removeprefix("tracks[")
+        proposals.setdefault(tid, []).append(p.number)
     for st in prep.load.multitrack.stems:
         t = by_id[prep.track_of[st.name]]
         file = Path(st.info.path).name
+        a = prep.analyses[t.id]
         rows.append(
             {
                 "file": file,
@@ -452,7 +462,34 @@ def prep_rows(prep: Prepared) -> list[dict[str, object]]:
                 "confidence": t.role_confidence,
                 "colour": t.colour,
                 "group": t.bus,
-                "findings": {"file": problems.get(file, [])},
+                "findings": {
+                    "file": problems.get(file, []),
+                    "silence": {
+                        "silent_s": round(a.silence.silent_s, 3),
+                        "gaps_s": [
+                            [round(g.start_s, 3), round(g.end_s, 3)] for g in a.silence.silences
+                        ],
+                        "low_level_s": [
+                            [round(g.start_s, 3), round(g.end_s, 3), round(g.level_db, 1)]
+                            for g in a.silence.low_level
+                        ],
+                    },
+                    "clicks": [
+                        {
+                            "time_s": round(c.time_s, 4),
+                            "channel": c.channel,
+                            "length_samples": c.length_samples,
+                        }
+                        for c in a.clicks
+                    ],
+                    "phase": phase.get(t.id, []),
+                    "mono": {
+                        "correlation": a.mono.correlation,
+                        "loss_db": a.mono.loss_db,
+                        "warnings": a.mono.warnings,
+                    },
+                },
+                "proposals": proposals.get(t.id, []),
             }
         )
     for p in prep.load.skipped:

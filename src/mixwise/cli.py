@@ -215,6 +215,26 @@ def _summary(outcome) -> None:
     )
 
 
+def _issues(findings: dict, names: dict[str, str]) -> str:
+    """One short line summarising a stem's editing findings for the prep table."""
+    parts = [str(x) for x in findings["file"]]
+    silent = findings["silence"]["silent_s"]
+    if silent >= 1.0:
+        parts.append(f"{silent:.0f} s silent")
+    if findings["silence"]["low_level_s"]:
+        parts.append(f"{len(findings['silence']['low_level_s'])} breath/bleed spot(s)")
+    if findings["clicks"]:
+        parts.append(f"{len(findings['clicks'])} click(s)")
+    for ph in findings["phase"]:
+        other = names.get(ph["with"], ph["with"])
+        if ph["polarity_inverted"]:
+            parts.append(f"inverted vs {other}")
+        if abs(ph["offset_ms"]) >= 0.05:
+            parts.append(f"{ph['offset_ms']:+.2f} ms vs {other}")
+    parts += findings["mono"]["warnings"]
+    return "; ".join(parts) or "-"
+
+
 @app.command()
 def prep(
     stems_dir: Annotated[Path, typer.Argument(help="Folder holding the stems.")],
@@ -248,9 +268,9 @@ def prep(
     for col in ("track", "file", "role", "conf.", "colour", "group", "issues found"):
         table.add_column(col)
     by_file = {r["file"]: r for r in rows}
+    names = {t.id: t.name for t in prepared.session.tracks}
     for t in prepared.session.tracks:
         r = by_file[Path(t.source.path).name]
-        issues = "; ".join(str(x) for x in r["findings"]["file"]) or "-"
         table.add_row(
             escape(t.name),
             escape(str(r["file"])),
@@ -258,12 +278,19 @@ def prep(
             f"{t.role_confidence:.0%}",
             f"[{t.colour}]■[/] {t.colour}",
             t.bus or "-",
-            escape(issues),
+            escape(_issues(r["findings"], names)),
         )
     out.print(table)
     for r in rows:
         if "error" in r:
             err.print(f"[red]skipped[/]: {escape(str(r['file']))}: {escape(str(r['error']))}")
+    pending = [p for p in prepared.session.proposals if p.status == "pending"]
+    if pending:
+        out.print(
+            f"{len(pending)} suggested fix(es), kept in the session (mixwise mix applies them):"
+        )
+        for p in pending:
+            out.print(f"  {p.number:>3}. {escape(p.target)}: {escape(p.reason)}")
     out.print(f"Session written to {escape(str(session_path))}")
 
 
