@@ -566,6 +566,30 @@ def render(
     pre_meter = LoudnessMeter(sr, 2) if pre_writer is not None else mix_meter
     mix_peak = 0.0
 
+    def combine(results: list[tuple[np.ndarray, list]], n: int) -> None:
+        contributions: dict[int, np.ndarray] = {}
+        aux_in = {bus: np.zeros((2, n)) for bus in auxes}
+        for i, (y, sends) in enumerate(results):
+            if tracks[i].bus is None:
+                contributions[i] = y
+            for bus, snd in sends:
+                aux_in[bus] += snd
+        for gp in groups.values():
+            contributions.update(gp.process({i: results[i][0] for i in gp.members}))
+        aux_out = {bus: auxes[bus].process(aux_in[bus]) for bus in auxes}
+        mix = np.zeros((2, n))
+        for i in range(len(procs)):
+            if i in contributions:
+                mix += contributions[i]
+        for bus in auxes:
+            mix += aux_out[bus]
+        after_mix(mix.astype(np.float32))
+        if opts.write_stems:
+            for i, t in enumerate(tracks):
+                writers[t.id].write(contributions.get(i, np.zeros((2, n))).astype(np.float32))
+            for bus in auxes:
+                writers[f"aux:{bus}"].write(aux_out[bus].astype(np.float32))
+
     def after_mix(mix32: np.ndarray) -> None:
         nonlocal mix_peak
         mix_meter.add(mix32)
@@ -588,38 +612,12 @@ def render(
             view = lane_buf[:, :n]
             list(pool.map(lambda g, v=view: bank.process_group(g, v), range(len(bank.groups))))
             results = list(pool.map(lambda p, v=view: p.finish(v[p.lanes]), procs))
-            contributions: dict[int, np.ndarray] = {}
-            aux_in = {bus: np.zeros((2, n)) for bus in auxes}
-            for i, (y, sends) in enumerate(results):
-                if tracks[i].bus is None:
-                    contributions[i] = y
-                for bus, s in sends:
-                    aux_in[bus] += s
-            for gp in groups.values():
-                contributions.update(gp.process({i: results[i][0] for i in gp.members}))
-            aux_out = dict(
-                zip(auxes, pool.map(lambda b, a=aux_in: auxes[b].process(a[b]), auxes), strict=True)
-            )
-            mix = np.zeros((2, n))
-            for i in range(len(procs)):
-                if i in contributions:
-                    mix += contributions[i]
-            for bus in auxes:
-                mix += aux_out[bus]
-            mix32 = mix.astype(np.float32)
-            # metering, the master's pre-chain and writing run on the I/O thread, overlapping
-            # the next block's track processing (one block in flight keeps memory bounded)
+            # buses, the mix sum, metering, the master's pre-chain and writing run on the
+            # I/O thread in block order, overlapping the next block's track processing (one
+            # block in flight keeps memory bounded)
             for f in pending:
                 f.result()
-            pending = [io_pool.submit(after_mix, mix32)]
-            if opts.write_stems:
-                for i, t in enumerate(tracks):
-                    block = contributions.get(i, np.zeros((2, n))).astype(np.float32)
-                    pending.append(io_pool.submit(writers[t.id].write, block))
-                for bus in auxes:
-                    pending.append(
-                        io_pool.submit(writers[f"aux:{bus}"].write, aux_out[bus].astype(np.float32))
-                    )
+            pending = [io_pool.submit(combine, results, n)]
             if progress is not None:
                 progress((start + n) / sr, n_total / sr, "mix")
         for f in pending:
