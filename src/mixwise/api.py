@@ -245,17 +245,23 @@ PHASE_EXCERPT_S = 5.0
 
 
 def _excerpt(prep: Prepared, track_id: str, start_s: float, end_s: float) -> np.ndarray:
-    """``(channels, n)`` audio of one track between two times (s), from memory or its file."""
+    """``(channels, n)`` audio of one track between two times (s), from memory or its file
+    (read from that point on and resampled to the session rate)."""
     rate = prep.session.sample_rate
     a, b = round(start_s * rate), round(end_s * rate)
     stem = next(st for st in prep.load.multitrack.stems if prep.track_of[st.name] == track_id)
     if prep.audio_in_memory:
         return stem.audio[:, a:b]
-    src = FileSource(stem.info.path, sample_rate=rate)
-    try:
-        return src.read(a, b - a).astype(np.float32)
-    finally:
-        src.close()
+    import soundfile as sf
+
+    from mixwise.io.audio import resample
+
+    with sf.SoundFile(stem.info.path) as f:
+        own = f.samplerate
+        f.seek(min(round(start_s * own), f.frames))
+        x = f.read(round((end_s - start_s) * own), dtype="float32", always_2d=True)
+    x = np.nan_to_num(np.ascontiguousarray(x.T))
+    return resample(x, own, rate)[:, : b - a]
 
 
 def check_phase(prep: Prepared) -> dict[tuple[str, str], Alignment]:
