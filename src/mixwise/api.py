@@ -637,6 +637,24 @@ def build_report(outcome: MixOutcome) -> dict[str, object]:
         "skipped_files": skipped,
         "moves": [h.model_dump(mode="json") for h in s.history],
         "render": outcome.render.to_dict(),
+        "mix_mono": _mix_mono(outcome),
+    }
+
+
+def _mix_mono(outcome: MixOutcome) -> dict[str, object] | None:
+    """Mono compatibility of the rendered mix (``mix.wav``): correlation, loss, per band."""
+    path = outcome.render.mix_path
+    if path is None or not path.exists():
+        return None
+    import soundfile as sf
+
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    rep = mono_compatibility(np.ascontiguousarray(data.T), rate)
+    return {
+        "correlation": rep.correlation,
+        "loss_db": rep.loss_db,
+        "bands": {f"{k:g}": {"correlation": c, "loss_db": d} for k, (c, d) in rep.bands.items()},
+        "warnings": rep.warnings,
     }
 
 
