@@ -1,21 +1,33 @@
-"""Clicks: short impulsive discontinuities (1-4 samples) found and repaired.
+"""Clicks: impulsive discontinuities of 1-3 samples, found and repaired.
 
-A click is a few samples that do not follow from the music around them. Each channel is
-whitened by a short linear prediction (LPC) fitted per block; samples whose prediction error
-stands far above the local error level are candidates. A candidate becomes a click only when
-re-estimating 1-4 samples by least-squares AR interpolation ("LSAR", Vaseghi & Rayner) removes
-almost all of the excess error *and* leaves an error consistent with the local noise level on
-both sides. Real transients (drum hits, plucks, note onsets) fail that test: after their first
-sample the music stays loud and unpredictable for many samples, and no 1-4 sample fix explains
-them. The repair uses the same interpolation.
+A click is a few samples that do not follow from the music on either side of them. The search
+works per channel, in three steps:
 
-Audio convention: ``audio`` is ``float32`` [shape=(n_channels, n_samples)], 1 or 2 channels,
-at ``sample_rate`` Hz. Nothing here modifies its input.
+1. **Whitening.** A short linear predictor (LPC, order 16) is fitted per block of 1024 samples
+   on the two *neighbouring* blocks, so a loud click never shapes the model that must expose it.
+2. **Candidates.** For every sample n, the prediction-error energy that re-estimating
+   x[n:n+3] from both sides would remove (the least-squares AR interpolation, "LSAR", of
+   Vaseghi & Rayner, in closed form) is a matched statistic for a click there. Its isolated
+   peaks, well above the local level, are candidates; onsets and noise bursts stay high for
+   many samples and are not isolated.
+3. **Judgement.** Around each candidate a local predictor (order 32) is fitted with the
+   suspect samples left out, and every span of 1-3 samples near it is interpolated. The best
+   span is a click when it removes far more error than the local noise explains, leaves an
+   error consistent with that noise, stands above the noise at its peak, and *breaks off from
+   both sides*: its first sample is unpredictable from the past and its last from the future.
+   A drum hit or a plucked note fails the fit (its error stays high after the first samples);
+   a step (a hard note start, a sample end, the edge of a sawtooth) fails the two-sided test.
+
+:func:`repair_clicks` replaces each click's samples by the same LSAR interpolation.
+
+Audio convention: ``audio`` is ``float32`` [shape=(n_channels, n_samples)], 1 or 2 channels, at
+``sample_rate`` Hz. Nothing here modifies its input.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,27 +35,45 @@ from numba import njit
 
 from mixwise.errors import ParameterError
 
-#: Regularisation of every LPC fit (fraction of the signal power added as white noise).
-WHITE_NOISE_CORRECTION = 1e-4
 #: Longest run of damaged samples treated as one click.
 MAX_CLICK_SAMPLES = 3
-#: A sample is a candidate when its prediction error exceeds this many local error RMS.
-CANDIDATE_RATIO = 5.0
-#: ... and stand this many times above the error around it (see :func:`_candidates`).
-CANDIDATE_PROMINENCE = 2.0
-#: After the repair, the error left in the judged window may be at most this many times the
-#: local error power per sample (an onset or a step leaves much more).
-MAX_LEFT_RATIO = 3.0
+#: LPC order of the whitening predictor used to find candidates.
+DETECT_ORDER = 16
+#: Samples per block of the whitening predictor, and per block of the local level.
+BLOCK_SAMPLES = 1024
+LEVEL_BLOCK_SAMPLES = 256
+#: A candidate's removable energy must exceed this many times the local mean of the statistic
+#: (which is MAX_CLICK_SAMPLES error powers for white error) ...
+CANDIDATE_RATIO = 33.0
+#: ... and this many times the statistic 8-40 samples away on both sides.
+CANDIDATE_PROMINENCE = 4.0
+#: Samples of context on each side for the local predictor that judges and repairs a click.
+CONTEXT_SAMPLES = 512
+#: After the repair, the error left in the judged window may be at most LEFT_RATIO error
+#: powers per sample, or up to LEFT_RATIO_CAP when it is at most LEFT_SHARE of the energy
+#: removed, or any amount below LEFT_SHARE_HUGE of it (a huge click in very predictable audio).
+#: An onset or a step leaves a lot more.
+LEFT_RATIO = 3.0
+LEFT_RATIO_CAP = 8.0
+LEFT_SHARE = 0.05
+LEFT_SHARE_HUGE = 0.01
+#: The first sample of a click must be unpredictable from the past, and its last sample from
+#: the future, by this many local error RMS.
+BREAK_OFF_RATIO = 6.0
+#: Regularisation of every LPC fit (fraction of the signal power added as white noise). Without
+#: it, smooth (low-pass) audio gives huge, ill-conditioned predictors whose error turns one bad
+#: sample into a long ringing burst.
+WHITE_NOISE_CORRECTION = 1e-4
 
 
 @dataclass(frozen=True)
 class Click:
     """One click on one channel.
 
-    ``time_s`` : time of its first damaged sample (s), ``start_sample`` the same as an index.
-    ``length_samples`` : number of damaged samples (1-4).
-    ``strength_db`` : peak of the removed excess, |audio - repaired|, over the local
-    prediction-error RMS (dB); 20 dB is a click that stands 10x above the local "noise".
+    ``time_s`` : time of its first damaged sample (s); ``start_sample`` the same as an index.
+    ``length_samples`` : number of damaged samples (1-3).
+    ``strength_db`` : peak of the removed excess |audio - repaired| over the local
+    prediction-error RMS (dB); 20 dB is a click standing 10x above the local "noise".
     ``level_dbfs`` : peak of the removed excess in dBFS (how loud the click itself is).
     """
 
@@ -56,12 +86,12 @@ class Click:
 
 
 # --------------------------------------------------------------------------------------------
-# compiled kernels
+# compiled kernels: linear prediction
 
 
 @njit(cache=True, nogil=True)
 def _levinson(r: np.ndarray, order: int) -> np.ndarray:
-    """Prediction coefficients ``a`` (x[n] ~ sum a[k] x[n-1-k]) from autocorrelation ``r``."""
+    """Prediction coefficients ``a`` (x[n] ~ sum_k a[k] x[n-1-k]) from autocorrelation ``r``."""
     a = np.zeros(order)
     tmp = np.zeros(order)
     err = r[0]
@@ -83,17 +113,29 @@ def _levinson(r: np.ndarray, order: int) -> np.ndarray:
     return a
 
 
+@njit(cache=True, nogil=True)
+def _lpc_from_autocorr(r: np.ndarray, order: int) -> np.ndarray:
+    if r[0] <= 1e-20:
+        return np.zeros(order)
+    r[0] *= 1.0 + WHITE_NOISE_CORRECTION
+    return _levinson(r, order)
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _block_lpc(x: np.ndarray, order: int, block: int) -> np.ndarray:
-    """Per-block LPC coefficients [shape=(n_blocks, order)], Hann-windowed autocorrelation."""
+    """Per-block LPC coefficients [shape=(n_blocks, order)] fitted on the *neighbouring* blocks.
+
+    Block b's predictor comes from the Hann-windowed autocorrelations of blocks b-1 and b+1,
+    never from b itself: a loud click would otherwise dominate its own block's model (in a
+    quiet passage the predictor would learn the click) and hide in its error.
+    """
     n = x.size
     n_blocks = (n + block - 1) // block
-    coefs = np.zeros((n_blocks, order), dtype=np.float32)
     win = np.empty(block, dtype=np.float32)
     for i in range(block):
         win[i] = 0.5 - 0.5 * math.cos(2.0 * math.pi * (i + 0.5) / block)
     frame = np.zeros(block, dtype=np.float32)
-    r = np.zeros(order + 1)
+    rs = np.zeros((n_blocks, order + 1))
     for b in range(n_blocks):
         start = b * block
         m = min(block, n - start)
@@ -108,104 +150,16 @@ def _block_lpc(x: np.ndarray, order: int, block: int) -> np.ndarray:
             acc = np.float32(0.0)
             for i in range(block - k):
                 acc += f0[i] * f1[i]
-            r[k] = acc
-        if r[0] <= 1e-20:
-            continue
+            rs[b, k] = acc
+    coefs = np.zeros((n_blocks, order), dtype=np.float32)
+    r = np.zeros(order + 1)
+    for b in range(n_blocks):
+        for k in range(order + 1):
+            r[k] = (rs[b - 1, k] if b > 0 else 0.0) + (rs[b + 1, k] if b + 1 < n_blocks else 0.0)
         a = _lpc_from_autocorr(r, order)
         for k in range(order):
             coefs[b, k] = a[k]
     return coefs
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _residual(x: np.ndarray, coefs: np.ndarray, block: int) -> np.ndarray:
-    """Forward prediction error e[n] = x[n] - sum_k a_b[k] x[n-1-k], block b's coefficients.
-
-    float32, same length as ``x``; the first ``order`` samples (no full history) get 0.
-    """
-    n = x.size
-    order = coefs.shape[1]
-    e = np.zeros(n, dtype=np.float32)
-    for b in range(coefs.shape[0]):
-        start = max(b * block, order)
-        stop = min((b + 1) * block, n)
-        if stop <= start:
-            continue
-        m = stop - start
-        eb = e[start:stop]
-        eb[:] = x[start:stop]
-        for k in range(order):
-            a = coefs[b, k]
-            xs = x[start - 1 - k : stop - 1 - k]
-            for j in range(m):
-                eb[j] -= a * xs[j]
-    return e
-
-
-@njit(cache=True, nogil=True)
-def _local_scale(e: np.ndarray, sub: int) -> np.ndarray:
-    """Robust prediction-error RMS per sub-block: median of the mean |e| of 5 neighbours."""
-    n = e.size
-    nb = (n + sub - 1) // sub
-    m = np.empty(nb)
-    for b in range(nb):
-        s = 0.0
-        start = b * sub
-        stop = min(n, start + sub)
-        for i in range(start, stop):
-            s += abs(e[i])
-        m[b] = 1.2533 * s / max(1, stop - start)  # mean |e| -> RMS for a Gaussian error
-    out = np.empty(nb)
-    tmp = np.empty(5)
-    for b in range(nb):
-        c = 0
-        for j in range(b - 2, b + 3):
-            if 0 <= j < nb:
-                tmp[c] = m[j]
-                c += 1
-        out[b] = np.median(tmp[:c])
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _candidates(
-    e: np.ndarray, scale: np.ndarray, sub: int, ratio: float, floor: float, prominence: float
-) -> np.ndarray:
-    """Isolated peaks of the prediction error: the places worth judging as clicks.
-
-    A candidate is the largest |e| within +-32 samples, above ``ratio`` times the local
-    scale and ``floor``, and at least ``prominence`` times every |e| in the 40 samples
-    before it and in the 40 samples after the predictor's tail. Onsets and noise bursts keep
-    the error high after their first sample, so they are not candidates; a click is.
-    """
-    n = e.size
-    out = []
-    i = 64
-    while i < n - 64:
-        a = abs(e[i])
-        if a <= floor or a <= ratio * scale[i // sub]:
-            i += 1
-            continue
-        peak = True
-        for j in range(i - 32, i + 33):
-            if abs(e[j]) > a:
-                peak = False
-                break
-        if peak:
-            bg = 0.0
-            for j in range(i - 44, i - 4):
-                bg = max(bg, abs(e[j]))
-            for j in range(i + 24, i + 64):
-                bg = max(bg, abs(e[j]))
-            if a >= prominence * bg:
-                out.append(i)
-                i += 32
-                continue
-        i += 1
-    res = np.empty(len(out), dtype=np.int64)
-    for k in range(len(out)):
-        res[k] = out[k]
-    return res
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -214,7 +168,9 @@ def _add_autocorr(r: np.ndarray, seg: np.ndarray, taper: np.ndarray) -> None:
     n = seg.size
     if n <= r.size:
         return
-    w = seg * taper
+    w = np.empty(n)
+    for i in range(n):
+        w[i] = seg[i] * taper[i]
     for k in range(r.size):
         acc = 0.0
         w0 = w[: n - k]
@@ -238,8 +194,8 @@ def _local_lpc(
 ) -> np.ndarray:
     """LPC fitted on x[lo:skip_lo] and x[skip_hi:hi], leaving the suspect span out.
 
-    The two sides are tapered and their autocorrelations summed, so the damaged samples
-    never bias the model used to judge and repair them.
+    The two sides are tapered separately and their autocorrelations summed, so the damaged
+    samples never bias the model used to judge and repair them.
     """
     r = np.zeros(order + 1)
     _add_autocorr(r, x[lo:skip_lo], _sine_taper(skip_lo - lo))
@@ -248,77 +204,8 @@ def _local_lpc(
 
 
 @njit(cache=True, nogil=True)
-def _lpc_from_autocorr(r: np.ndarray, order: int) -> np.ndarray:
-    if r[0] <= 1e-20:
-        return np.zeros(order)
-    # White-noise correction at -40 dB: without it, smooth (low-pass) audio gives huge,
-    # ill-conditioned coefficients whose error turns one bad sample into a long ringing burst.
-    r[0] *= 1.0 + WHITE_NOISE_CORRECTION
-    return _levinson(r, order)
-
-
-@njit(cache=True, nogil=True)
-def _lsar(x: np.ndarray, a: np.ndarray, u0: int, length: int, t0: int, t1: int):
-    """Least-squares AR interpolation of x[u0:u0+length] given the model ``a``.
-
-    Minimises the prediction-error energy over t in [t0, t1). Returns ``(values, energy)``
-    with the error energy after interpolation.
-    """
-    order = a.size
-    full = np.empty(order + 1)  # error filter: e[t] = sum_k full[k] x[t-k]
-    full[0] = 1.0
-    for k in range(order):
-        full[k + 1] = -a[k]
-    m = np.zeros((length, length))
-    rhs = np.zeros(length)
-    for t in range(t0, t1):
-        c = 0.0
-        for k in range(order + 1):
-            j = t - k
-            if u0 <= j < u0 + length:
-                continue
-            c += full[k] * x[j]
-        for p in range(length):
-            kp = t - (u0 + p)
-            if kp < 0 or kp > order:
-                continue
-            rhs[p] += full[kp] * c
-            for q in range(length):
-                kq = t - (u0 + q)
-                if kq < 0 or kq > order:
-                    continue
-                m[p, q] += full[kp] * full[kq]
-    for p in range(length):
-        m[p, p] += 1e-12
-    vals = np.linalg.solve(m, -rhs)
-    energy = 0.0
-    for t in range(t0, t1):
-        acc = 0.0
-        for k in range(order + 1):
-            j = t - k
-            if u0 <= j < u0 + length:
-                acc += full[k] * vals[j - u0]
-            else:
-                acc += full[k] * x[j]
-        energy += acc * acc
-    return vals, energy
-
-
-@njit(cache=True, nogil=True)
-def _error_energy(x: np.ndarray, a: np.ndarray, t0: int, t1: int) -> float:
-    order = a.size
-    energy = 0.0
-    for t in range(t0, t1):
-        acc = x[t]
-        for k in range(order):
-            acc -= a[k] * x[t - 1 - k]
-        energy += acc * acc
-    return energy
-
-
-@njit(cache=True, nogil=True)
 def _error_rms(x: np.ndarray, a: np.ndarray, t0: int, t1: int) -> float:
-    """Robust RMS of the prediction error over [t0, t1): 1.2533 * mean |e|."""
+    """Robust RMS of the forward prediction error over [t0, t1): 1.2533 * mean |e|."""
     order = a.size
     s = 0.0
     for t in range(t0, t1):
@@ -330,27 +217,8 @@ def _error_rms(x: np.ndarray, a: np.ndarray, t0: int, t1: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _both_sides_unpredictable(x: np.ndarray, a: np.ndarray, lo: int, hi: int, thr: float) -> bool:
-    """True when some sample in [lo, hi) is badly predicted from before *and* from after.
-
-    An impulse is unpredictable from both sides; a step (a jump to a new level, as at a hard
-    note start or the edge of a sawtooth) is predictable from one side or the other.
-    """
-    order = a.size
-    for i in range(lo, hi):
-        fwd = x[i]
-        bwd = x[i]
-        for k in range(order):
-            fwd -= a[k] * x[i - 1 - k]
-            bwd -= a[k] * x[i + 1 + k]
-        if abs(fwd) > thr and abs(bwd) > thr:
-            return True
-    return False
-
-
-@njit(cache=True, nogil=True)
 def _solve_small(m: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve the small symmetric positive system m @ x = b (Gaussian elimination)."""
+    """Solve the small symmetric positive definite system m @ x = b (Gaussian elimination)."""
     n = b.size
     a = m.copy()
     x = b.copy()
@@ -370,30 +238,229 @@ def _solve_small(m: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _lsar(x: np.ndarray, a: np.ndarray, u0: int, length: int, t0: int, t1: int) -> np.ndarray:
+    """Least-squares AR interpolation of x[u0:u0+length] under the predictor ``a``.
+
+    Minimises the forward prediction-error energy over t in [t0, t1); returns the new values.
+    """
+    order = a.size
+    full = np.empty(order + 1)  # error filter: e[t] = sum_k full[k] x[t-k]
+    full[0] = 1.0
+    for k in range(order):
+        full[k + 1] = -a[k]
+    m = np.zeros((length, length))
+    rhs = np.zeros(length)
+    for t in range(t0, t1):
+        c = 0.0
+        for k in range(order + 1):
+            j = t - k
+            if not u0 <= j < u0 + length:
+                c += full[k] * x[j]
+        for p in range(length):
+            kp = t - (u0 + p)
+            if 0 <= kp <= order:
+                rhs[p] += full[kp] * c
+                for q in range(length):
+                    kq = t - (u0 + q)
+                    if 0 <= kq <= order:
+                        m[p, q] += full[kp] * full[kq]
+    for p in range(length):
+        m[p, p] += 1e-12
+    return _solve_small(m, -rhs)
+
+
+# --------------------------------------------------------------------------------------------
+# compiled kernels: detection
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _click_statistic(x: np.ndarray, coefs: np.ndarray, block: int) -> np.ndarray:
+    """q[n]: the prediction-error energy removed by LSAR-interpolating x[n:n+3].
+
+    With f = (1, -a) the error filter of n's block and R its autocorrelation,
+    g[n] = sum_m R[|m|] x[n+m] (m = -order..order) is the error correlated with f (the
+    matched filter for one bad sample), and the interpolation of x[n:n+3] removes
+    g^T T^-1 g, with g = g[n:n+3] and T the 3 x 3 Toeplitz matrix of R. float32, in units of
+    (error signal)^2; about 3 error powers where nothing is wrong.
+    """
+    n = x.size
+    order = coefs.shape[1]
+    span = 3
+    q = np.zeros(n, dtype=np.float32)
+    g = np.zeros(block + span, dtype=np.float32)
+    rf = np.empty(order + 1)
+    tm = np.empty((span, span))
+    unit = np.zeros(span)
+    for b in range(coefs.shape[0]):
+        for m in range(order + 1):
+            acc = 0.0
+            for k in range(order + 1 - m):
+                fk = 1.0 if k == 0 else -float(coefs[b, k - 1])
+                fkm = 1.0 if k + m == 0 else -float(coefs[b, k + m - 1])
+                acc += fk * fkm
+            rf[m] = acc
+        for i in range(span):
+            for j in range(span):
+                tm[i, j] = rf[abs(i - j)]
+        inv = np.empty((span, span))
+        for c in range(span):
+            unit[:] = 0.0
+            unit[c] = 1.0
+            col = _solve_small(tm, unit)
+            for r in range(span):
+                inv[r, c] = col[r]
+        # g over [start, stop + span) with this block's filter, then q over [start, stop)
+        start = max(b * block, order)
+        stop = min((b + 1) * block, n - order - span)
+        if stop <= start:
+            continue
+        cnt = stop - start + span
+        r0 = np.float32(rf[0])
+        xs = x[start : start + cnt]
+        for j in range(cnt):
+            g[j] = r0 * xs[j]
+        for m in range(1, order + 1):
+            rm = np.float32(rf[m])
+            xp = x[start + m : start + m + cnt]
+            xm = x[start - m : start - m + cnt]
+            for j in range(cnt):
+                g[j] += rm * (xp[j] + xm[j])
+        w00 = np.float32(inv[0, 0])
+        w11 = np.float32(inv[1, 1])
+        w22 = np.float32(inv[2, 2])
+        w01 = np.float32(2.0 * inv[0, 1])
+        w12 = np.float32(2.0 * inv[1, 2])
+        w02 = np.float32(2.0 * inv[0, 2])
+        g0 = g[: cnt - 2]
+        g1 = g[1 : cnt - 1]
+        g2 = g[2:cnt]
+        qb = q[start:stop]
+        for j in range(stop - start):
+            u = g0[j]
+            v = g1[j]
+            w = g2[j]
+            qb[j] = u * (w00 * u + w01 * v + w02 * w) + v * (w11 * v + w12 * w) + w22 * w * w
+    return q
+
+
+@njit(cache=True, nogil=True)
+def _local_level(q: np.ndarray, sub: int) -> np.ndarray:
+    """Robust local level of ``q`` per sub-block: median of the means of 5 neighbours."""
+    n = q.size
+    nb = (n + sub - 1) // sub
+    m = np.empty(nb)
+    for b in range(nb):
+        start = b * sub
+        stop = min(n, start + sub)
+        s = 0.0
+        for i in range(start, stop):
+            s += q[i]
+        m[b] = s / max(1, stop - start)
+    out = np.empty(nb)
+    tmp = np.empty(5)
+    for b in range(nb):
+        c = 0
+        for j in range(b - 2, b + 3):
+            if 0 <= j < nb:
+                tmp[c] = m[j]
+                c += 1
+        out[b] = np.median(tmp[:c])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _candidates(
+    q: np.ndarray, level: np.ndarray, sub: int, ratio: float, floor: float, prominence: float
+) -> np.ndarray:
+    """Isolated peaks of the click statistic ``q``: the places worth judging.
+
+    A candidate is the largest q within +-16 samples, above ``ratio`` times the local level
+    and above ``floor``, and at least ``prominence`` times every q from 8 to 40 samples away
+    on either side. Onsets and noise bursts keep q high for many samples; a click does not.
+    """
+    n = q.size
+    out = []
+    i = 48
+    while i < n - 48:
+        # skip quickly to the next sample above the threshold of its sub-block
+        b = i // sub
+        thr = max(floor, ratio * level[b])
+        stop = min((b + 1) * sub, n - 48)
+        while i < stop and q[i] <= thr:
+            i += 1
+        if i >= stop:
+            continue
+        v = q[i]
+        peak = True
+        for j in range(i - 16, i + 17):
+            if q[j] > v:
+                peak = False
+                break
+        if peak:
+            bg = 0.0
+            for j in range(i - 40, i - 7):
+                bg = max(bg, q[j])
+            for j in range(i + 8, i + 41):
+                bg = max(bg, q[j])
+            if v >= prominence * bg:
+                out.append(i)
+                i += 16
+                continue
+        i += 1
+    res = np.empty(len(out), dtype=np.int64)
+    for k in range(len(out)):
+        res[k] = out[k]
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _break_off(x: np.ndarray, a: np.ndarray, lo: int, hi: int) -> float:
+    """How far the span [lo, hi) breaks off from the past *and* from the future.
+
+    The largest min(|forward error at i|, |backward error at j|) over samples i <= j of the
+    span: the forward error predicts x[i] from the samples before it, the backward error x[j]
+    from the samples after it. An impulse of any shape breaks off both ways on itself. A step
+    does not: its forward errors are large only after the jump and its backward errors only
+    before it, wherever the span sits around it.
+    """
+    order = a.size
+    n = hi - lo
+    fwd = np.empty(n)
+    bwd = np.empty(n)
+    for i in range(n):
+        f = x[lo + i]
+        b = x[lo + i]
+        for k in range(order):
+            f -= a[k] * x[lo + i - 1 - k]
+            b -= a[k] * x[lo + i + 1 + k]
+        fwd[i] = abs(f)
+        bwd[i] = abs(b)
+    best = 0.0
+    for i in range(n):
+        for j in range(i, n):
+            best = max(best, min(fwd[i], bwd[j]))
+    return best
+
+
+@njit(cache=True, nogil=True)
 def _judge(
-    x: np.ndarray,
-    cands: np.ndarray,
-    order: int,
-    context: int,
-    max_len: int,
-    ratio: float,
-    floor: float,
+    x: np.ndarray, cands: np.ndarray, order: int, context: int, max_len: int, floor: float
 ) -> np.ndarray:
     """Measure each candidate; one row per candidate that could be judged.
 
-    For every hypothesis "samples u0 .. u0+L-1 are damaged" (L = 1..max_len, u0 near the
-    candidate) the LSAR correction and the prediction-error energy it removes follow in closed
-    form: with e0 the error of the observed samples over a window holding every error term
-    the span touches, and f the error filter (1, -a), the correction d solves
-    T d = -b, T the Toeplitz matrix of f's autocorrelation, b[j] = sum_k f[k] e0[u0+j+k];
-    the energy removed is -b.d.
+    For every hypothesis "samples u0 .. u0+L-1 are damaged" (L = 1..max_len, u0 within a few
+    samples of the candidate) the LSAR correction and the error energy it removes follow in
+    closed form: with e0 the error of the observed samples over a window holding every error
+    term the span touches and f the error filter (1, -a), the correction d solves T d = -b,
+    T the Toeplitz matrix of f's autocorrelation and b[j] = sum_k f[k] e0[u0+j+k]; the energy
+    removed is -b.d. Each extra damaged sample must pay 4 error powers.
 
     Row: start, length, peak correction |x - x_hat|, sigma (local error RMS, the larger of
-    the two sides), removed error energy / sigma^2, error energy left / (window * sigma^2),
-    both-sides-unpredictable flag (1/0).
+    the two sides), removed energy / sigma^2, energy left / (window * sigma^2), break-off
+    from both sides / sigma (see :func:`_break_off`), RMS of the audio around.
     """
     n = x.size
-    rows = np.zeros((cands.size, 7))
+    rows = np.zeros((cands.size, 8))
     n_rows = 0
     full = np.empty(order + 1)
     rf = np.empty(max_len)
@@ -401,9 +468,8 @@ def _judge(
     taper = _sine_taper(context)
     for ci in range(cands.size):
         p = cands[ci]
-        # the first large forward error is at, or just after, the first damaged sample
-        zone_lo = p - 4
-        zone_hi = p + max_len + 2
+        zone_lo = p - 5
+        zone_hi = p + max_len + 3
         lo = zone_lo - context
         hi = zone_hi + context
         if lo < order or hi + order > n:
@@ -433,9 +499,8 @@ def _judge(
                 acc += full[k] * x[t - k]
             e0[t - t0] = acc
             energy0 += acc * acc
-        # b for every span start the hypotheses can use
-        u_lo = p - 3
-        u_hi = p + 1 + max_len
+        u_lo = p - 4
+        u_hi = p + 2 + max_len
         cb = np.zeros(u_hi - u_lo)
         for u in range(u_lo, u_hi):
             acc = 0.0
@@ -452,13 +517,13 @@ def _judge(
             for i in range(length):
                 for j in range(length):
                     tm[i, j] = rf[abs(i - j)]
-            for u0 in range(p - 3, p + 2):
+            for u0 in range(p - 4, p + 3):
                 bv = cb[u0 - u_lo : u0 - u_lo + length].copy()
                 d = _solve_small(tm, bv)
                 removed = 0.0
                 for j in range(length):
                     removed += bv[j] * d[j]
-                gain = removed - 4.0 * length * sigma * sigma  # each free sample must pay
+                gain = removed - 4.0 * length * sigma * sigma
                 if gain > best_gain:
                     best_gain = gain
                     best_removed = removed
@@ -470,33 +535,20 @@ def _judge(
             continue
         peak = 0.0
         for j in range(best_len):
-            if abs(best_d[j]) > peak:
-                peak = abs(best_d[j])
-        two_sided = _both_sides_unpredictable(x, a, best_u, best_u + best_len, ratio * sigma)
+            peak = max(peak, abs(best_d[j]))
+        level = 0.0
+        for i in range(zone_lo - 256, zone_hi + 256):
+            level += x[i] * x[i]
         rows[n_rows, 0] = best_u
         rows[n_rows, 1] = best_len
         rows[n_rows, 2] = peak
         rows[n_rows, 3] = sigma
         rows[n_rows, 4] = best_removed / (sigma * sigma)
         rows[n_rows, 5] = (energy0 - best_removed) / ((t1 - t0) * sigma * sigma)
-        rows[n_rows, 6] = 1.0 if two_sided else 0.0
+        rows[n_rows, 6] = _break_off(x, a, best_u, best_u + best_len) / sigma
+        rows[n_rows, 7] = math.sqrt(level / (zone_hi - zone_lo + 512))
         n_rows += 1
     return rows[:n_rows]
-
-
-def _channel_rows(x: np.ndarray, order: int, ratio: float, floor: float) -> np.ndarray:
-    """All judged candidates of one channel (rows as in :func:`_judge`)."""
-    block, sub = 1024, 256
-    x32 = np.ascontiguousarray(x, dtype=np.float32)
-    if x32.size < 4 * block:
-        return np.zeros((0, 7))
-    coefs = _block_lpc(x32, 16, block)
-    e = _residual(x32, coefs, block)
-    scale = _local_scale(e, sub)
-    cands = _candidates(e, scale, sub, ratio, floor, CANDIDATE_PROMINENCE)
-    if cands.size == 0:
-        return np.zeros((0, 7))
-    return _judge(x32, cands, order, 512, MAX_CLICK_SAMPLES, ratio, floor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,30 +564,59 @@ def _check_audio(audio: np.ndarray, sample_rate: float) -> np.ndarray:
     return audio
 
 
+def _channel_rows(x: np.ndarray, order: int, floor: float) -> np.ndarray:
+    """All judged candidates of one channel (rows as in :func:`_judge`)."""
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    if x32.size < 4 * BLOCK_SAMPLES:
+        return np.zeros((0, 8))
+    coefs = _block_lpc(x32, DETECT_ORDER, BLOCK_SAMPLES)
+    q = _click_statistic(x32, coefs, BLOCK_SAMPLES)
+    level = _local_level(q, LEVEL_BLOCK_SAMPLES)
+    cands = _candidates(
+        q, level, LEVEL_BLOCK_SAMPLES, CANDIDATE_RATIO, floor * floor, CANDIDATE_PROMINENCE
+    )
+    if cands.size == 0:
+        return np.zeros((0, 8))
+    return _judge(x32, cands, order, CONTEXT_SAMPLES, MAX_CLICK_SAMPLES, floor)
+
+
 def find_clicks(
     audio: np.ndarray,
     sample_rate: float,
     *,
     threshold_db: float = 20.0,
-    min_strength_db: float = 14.0,
+    min_strength_db: float = 16.0,
     order: int = 32,
-    min_level_dbfs: float = -70.0,
+    min_level_dbfs: float = -80.0,
 ) -> list[Click]:
-    """Find clicks: runs of 1-3 samples that do not follow from the surrounding audio.
+    """Find clicks: runs of 1-3 samples that do not follow from the audio around them.
 
     Parameters
     ----------
     audio : np.ndarray [shape=(n_channels, n_samples)], float32, 1 or 2 channels
-    sample_rate : Hz
-    threshold_db : how far (dB) the prediction-error energy a click adds must stand above
-        the local per-sample error power; lower finds quieter clicks and risks false alarms.
+    sample_rate : Hz (only used to express times in seconds)
+    threshold_db : how far (dB) the prediction-error energy a click adds must stand above the
+        local error power per sample; lower finds quieter clicks and risks false alarms.
     min_strength_db : the click's peak excess over the local error RMS (dB) must reach this.
-    order : LPC order of the predictor used to judge and repair candidates (16-64).
-    min_level_dbfs : clicks whose excess amplitude is below this level (dBFS) are ignored.
+    order : LPC order of the local predictor that judges each candidate (16-64).
+    min_level_dbfs : clicks whose peak excess is below this level (dBFS) are ignored.
 
     Returns
     -------
-    list of :class:`Click`, sorted by time then channel.
+    list of :class:`Click`, sorted by time then channel. Channels are searched in parallel
+    threads (the compiled kernels release the GIL). The first and last CONTEXT_SAMPLES + 8
+    samples (about 12 ms at 44.1 kHz) are not searched: a click there has no context to be
+    judged against.
+
+    Notes
+    -----
+    Measured on real stems (``tests/analysis/test_clicks.py``): 119 of 120 clicks of 1-3
+    samples, 3-12 dB under the local peak, found on voice, guitar, keys, bass and kick drums;
+    no false alarm in 4.5 minutes of clean drums, percussion, voice and guitar. On all 63
+    stems of ``shared/data`` (170 min) 0.7 per minute are flagged, most in glitchy synth and
+    effect stems; those inspected were real discontinuities (a Hydrogen snare choking its
+    previous hit, a dropout in a guitar, LMMS note edges, some as quiet as -57 dBFS). Clicks
+    inside noise-like sound (hi-hats, rides, noise sweeps) are found only when far louder.
     """
     audio = _check_audio(audio, sample_rate)
     if not 4 <= order <= 64:
@@ -543,28 +624,42 @@ def find_clicks(
     floor = 10.0 ** (min_level_dbfs / 20.0)
     min_removed = 10.0 ** (threshold_db / 10.0)
     min_strength = 10.0 ** (min_strength_db / 20.0)
+    window = 8 + MAX_CLICK_SAMPLES + order  # error samples the judged window holds
+
+    def one(ch: int) -> np.ndarray:
+        return _channel_rows(audio[ch], order, floor)
+
+    if audio.shape[0] > 1:
+        with ThreadPoolExecutor(max_workers=audio.shape[0]) as pool:
+            per_channel = list(pool.map(one, range(audio.shape[0])))
+    else:
+        per_channel = [one(0)]
     clicks: list[Click] = []
-    for ch in range(audio.shape[0]):
-        rows = _channel_rows(audio[ch], order, CANDIDATE_RATIO, floor)
-        for start, length, peak, sigma, removed, left, two_sided in rows:
-            if not (
+    for ch, rows in enumerate(per_channel):
+        for start, length, peak, sigma, removed, left, break_off, _level in rows:
+            left_share = left * window / removed if removed > 0 else np.inf
+            fits = (
+                left <= LEFT_RATIO
+                or (left <= LEFT_RATIO_CAP and left_share <= LEFT_SHARE)
+                or left_share <= LEFT_SHARE_HUGE
+            )
+            if (
                 removed >= min_removed
                 and peak >= min_strength * sigma
                 and peak > floor
-                and left <= MAX_LEFT_RATIO
-                and two_sided
+                and fits
+                and break_off >= BREAK_OFF_RATIO
             ):
-                continue
-            clicks.append(
-                Click(
-                    time_s=float(start) / sample_rate,
-                    channel=ch,
-                    strength_db=float(20.0 * np.log10(peak / sigma)),
-                    length_samples=int(length),
-                    start_sample=int(start),
-                    level_dbfs=float(20.0 * np.log10(peak)),
+                clicks.append(
+                    Click(
+                        time_s=float(start) / sample_rate,
+                        channel=ch,
+                        strength_db=float(20.0 * np.log10(peak / sigma)),
+                        length_samples=int(length),
+                        start_sample=int(start),
+                        level_dbfs=float(20.0 * np.log10(peak)),
+                    )
                 )
-            )
     clicks.sort(key=lambda c: (c.start_sample, c.channel))
     return clicks
 
@@ -574,13 +669,20 @@ def repair_clicks(
 ) -> np.ndarray:
     """A copy of ``audio`` with each click's samples re-estimated by LSAR interpolation.
 
-    ``audio`` : np.ndarray [shape=(n_channels, n_samples)]; ``clicks`` as found by
-    :func:`find_clicks` (``start_sample``, ``length_samples`` and ``channel`` are used).
-    Returns a new float32 array of the same shape; ``audio`` is left untouched.
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n_channels, n_samples)], float32, 1 or 2 channels
+    sample_rate : Hz
+    clicks : as found by :func:`find_clicks` (``channel``, ``start_sample`` and
+        ``length_samples`` are used)
+    order : LPC order of the interpolating predictor, fitted on 512 samples each side
+
+    Returns
+    -------
+    np.ndarray, float32, same shape; ``audio`` is left untouched.
     """
     audio = _check_audio(audio, sample_rate)
     out = np.array(audio, dtype=np.float32, copy=True)
-    context = 512
     for ch in range(out.shape[0]):
         mine = sorted((c for c in clicks if c.channel == ch), key=lambda c: c.start_sample)
         if not mine:
@@ -591,14 +693,15 @@ def repair_clicks(
             u0 = int(c.start_sample)
             length = int(c.length_samples)
             if length < 1 or u0 < 0 or u0 + length > n:
-                raise ParameterError(f"click outside the audio: {c}")
-            lo = max(0, u0 - context - order)
-            hi = min(n, u0 + length + context + order)
+                raise ParameterError(f"click outside the audio (n_samples={n}): {c}")
+            lo = max(0, u0 - CONTEXT_SAMPLES - order)
+            hi = min(n, u0 + length + CONTEXT_SAMPLES + order)
             a = _local_lpc(x, lo, hi, u0, u0 + length, order)
             # the error window must stay inside the known context on both sides
             t0 = max(u0, lo + order)
             t1 = min(u0 + length + order, hi)
-            vals, _ = _lsar(x, a, u0, length, t0, t1)
-            x[u0 : u0 + length] = vals
+            if t1 <= t0:
+                continue
+            x[u0 : u0 + length] = _lsar(x, a, u0, length, t0, t1)
         out[ch] = x.astype(np.float32)
     return out
