@@ -638,6 +638,9 @@ def render(
     finally:
         pool.shutdown()
         io_pool.shutdown()
+        for src in srcs.values():
+            if isinstance(src, FileSource):
+                src.close()
 
     result.mix_path = mix_path
     result.mix_lufs = mix_meter.integrated_lufs
