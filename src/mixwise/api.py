@@ -516,6 +516,27 @@ def render_session_file(
     leaves its track out with a one-line problem, and the rest renders.
     """
     session = load_session(session_path)
+    sources, problems, stems = _session_sources(session, session_path)
+    load = LoadResult(Multitrack(session.sample_rate, stems), problems)
+    out = Path(out_dir)
+    _check_out_dir(out, [str(resolve_source(session_path, t.source.path)) for t in session.tracks])
+    outcome = _render_and_report(session, load, out, {}, sources, options, progress)
+    for src in sources.values():
+        if src.repaired_samples:
+            outcome.problems.append(
+                FileProblem(
+                    src.path,
+                    f"{src.repaired_samples} damaged (NaN/inf) samples rendered as silence",
+                    "warning",
+                )
+            )
+    return outcome
+
+
+def _session_sources(
+    session: Session, session_path: str | os.PathLike[str]
+) -> tuple[dict[str, FileSource], list[FileProblem], list[Stem]]:
+    """A streaming source per track whose file can be read; one problem line per other track."""
     problems: list[FileProblem] = []
     sources: dict[str, FileSource] = {}
     stems: list[Stem] = []
@@ -535,20 +556,73 @@ def render_session_file(
         raise NothingToMixError(
             f"{session_path}: none of the session's source files could be loaded"
         )
-    load = LoadResult(Multitrack(session.sample_rate, stems), problems)
+    return sources, problems, stems
+
+
+def _preview_window(p, length_s: float, seconds: float) -> tuple[float, float]:
+    """Where to listen to a proposal: around its first click or silence edge, else mid-song."""
+    ev = p.evidence or {}
+    if ev.get("times_s"):
+        centre = float(ev["times_s"][0])
+    elif ev.get("silences_s"):
+        inner = [g for g in ev["silences_s"] if g[0] > 0] or ev["silences_s"]
+        centre = float(inner[0][0])
+    else:
+        centre = length_s / 2
+    start = min(max(0.0, centre - seconds / 2), max(0.0, length_s - seconds))
+    return start, min(length_s, start + seconds)
+
+
+def preview_proposal(
+    session_path: str | os.PathLike[str],
+    number: int,
+    out_dir: str | os.PathLike[str],
+    *,
+    seconds: float = 4.0,
+) -> tuple[Path, Path, float, float]:
+    """Render a few seconds of the track a proposal changes, before and after it, with the
+    master chain bypassed, so it can be heard before it is applied. Nothing is changed in the
+    session. Returns (before.wav, after.wav, start s, end s)."""
+    import shutil
+    import tempfile
+
+    from mixwise.errors import SessionError
+    from mixwise.session.model import Limiter
+
+    session = load_session(session_path)
+    match = [p for p in session.proposals if p.number == number]
+    if not match:
+        raise SessionError(f"{session_path}: there is no proposal {number}")
+    proposal = match[0]
+    track_id = None
+    if proposal.parameter.startswith("tracks["):
+        track_id = proposal.parameter[len("tracks[") :].split("]", 1)[0]
+    start, end = _preview_window(proposal, session.length_s, seconds)
+    before = session.model_copy(deep=True)
+    before.master = Master(target_lufs=None, limiter=Limiter(enabled=False))
+    for t in before.tracks:
+        t.chain.solo = t.id == track_id if track_id else t.chain.solo
+    after = before.model_copy(deep=True)
+    if proposal.status == "pending":
+        apply_proposal(after, number)
     out = Path(out_dir)
-    _check_out_dir(out, [str(resolve_source(session_path, t.source.path)) for t in session.tracks])
-    outcome = _render_and_report(session, load, out, {}, sources, options, progress)
-    for src in sources.values():
-        if src.repaired_samples:
-            outcome.problems.append(
-                FileProblem(
-                    src.path,
-                    f"{src.repaired_samples} damaged (NaN/inf) samples rendered as silence",
-                    "warning",
-                )
+    paths = []
+    for label, version in (("before", before), ("after", after)):
+        sources, _, _ = _session_sources(version, session_path)
+        with tempfile.TemporaryDirectory(dir=out if out.exists() else None) as tmp:
+            res = render(
+                version,
+                sources,
+                Path(tmp),
+                options=RenderOptions(
+                    write_stems=False, write_master=False, start_s=start, end_s=end
+                ),
             )
-    return outcome
+            dest = out / f"preview-{number}-{label}.wav"
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(res.mix_path), dest)
+        paths.append(dest)
+    return paths[0], paths[1], start, end
 
 
 def _info_of(track: Track, path: Path):

@@ -295,6 +295,22 @@ def prep(
 
 
 @app.command()
+def preview(
+    session_file: Annotated[Path, typer.Argument(help="A session.json with suggested fixes.")],
+    number: Annotated[int, typer.Argument(help="The suggestion's number (see mixwise prep).")],
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Where to write the two files.")],
+    seconds: Annotated[float, typer.Option("--seconds", help="Length to render.", min=0.5)] = 4.0,
+) -> None:
+    """Hear a suggested fix before applying it: the track it changes, before and after."""
+    from mixwise.api import preview_proposal
+
+    before, after, start, end = preview_proposal(session_file, number, out_dir, seconds=seconds)
+    out.print(f"{start:.2f}-{end:.2f} s of the session, master chain bypassed:")
+    out.print(f"  before: {escape(str(before))}")
+    out.print(f"  after:  {escape(str(after))}")
+
+
+@app.command()
 def render(
     session_file: Annotated[
         Path, typer.Argument(help="A session.json written by mixwise (and maybe edited by you).")

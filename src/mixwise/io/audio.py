@@ -652,10 +652,27 @@ class FileSource:
             chunk[bad] = 0.0
         self._buf = np.concatenate([self._buf, chunk], axis=1)
 
+    def _skip_to(self, position: int) -> None:
+        """Move forward to session sample ``position`` without keeping what lies before it:
+        a seek when no resampling is needed, else resampling and discarding (exact)."""
+        self._buf_start += self._buf.shape[1]
+        self._buf = self._buf[:, :0]
+        if self._resampler is None:
+            self._file.seek(min(position, self._file.frames))
+            self._buf_start = position
+            return
+        while not self._eof and self._buf_start + self._buf.shape[1] < position:
+            self._buf_start += self._buf.shape[1]
+            self._buf = self._buf[:, :0]
+            self._pull()
+
     def read(self, start: int, length: int) -> np.ndarray:
         """Samples ``[start, start + length)`` as ``(channels, length)`` float64 (zeros outside)."""
         self._latest = max(self._latest, start)
-        drop = max(0, self._latest - self.HISTORY_FRAMES - self._buf_start)
+        keep_from = self._latest - self.HISTORY_FRAMES
+        if not self._eof and keep_from > self._buf_start + self._buf.shape[1]:
+            self._skip_to(keep_from)
+        drop = min(max(0, keep_from - self._buf_start), self._buf.shape[1])
         if drop:
             self._buf = self._buf[:, drop:]
             self._buf_start += drop

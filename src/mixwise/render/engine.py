@@ -86,6 +86,8 @@ class RenderOptions:
     write_stems / write_mix / write_master : which files to write
     stem_subtype, master_subtype : WAV sample formats ("FLOAT", "PCM_24", "PCM_16"); the mix is
         always 32-bit float, since a mix bus may peak above full scale before the master
+    start_s, end_s : render only this stretch of the session timeline (s), e.g. for previews;
+        processing starts fresh at ``start_s`` (filters and dynamics at rest)
     """
 
     block_size: int = 65_536
@@ -95,6 +97,8 @@ class RenderOptions:
     write_master: bool = True
     stem_subtype: WavSubtype = "FLOAT"
     master_subtype: WavSubtype = "PCM_24"
+    start_s: float = 0.0
+    end_s: float | None = None
 
 
 @dataclass
@@ -505,7 +509,10 @@ def render(
     n_total = max(srcs[t.id].n_samples for t in tracks)
     if session.length_s > 0:
         n_total = round(session.length_s * sr)
-    result.duration_s = n_total / sr
+    first = min(max(0, round(opts.start_s * sr)), n_total)
+    if opts.end_s is not None:
+        n_total = max(first, min(n_total, round(opts.end_s * sr)))
+    result.duration_s = (n_total - first) / sr
     any_solo = any(t.chain.solo for t in tracks)
     procs = [_TrackProc(t, srcs[t.id], sr, silenced=any_solo and not t.chain.solo) for t in tracks]
     groups = {
@@ -606,7 +613,7 @@ def render(
     io_pool = ThreadPoolExecutor(max_workers=1)
     pending: list[Future] = []
     try:
-        for start in range(0, n_total, B):
+        for start in range(first, n_total, B):
             n = min(B, n_total - start)
             list(pool.map(lambda p, s=start, k=n: p.prepare(s, k, lane_buf), procs))
             view = lane_buf[:, :n]
