@@ -163,12 +163,10 @@ class Repair(_Model):
     channel: Annotated[int, Field(ge=0, le=1)] | None = None
 
 
-class Chain(_Model):
-    """A track's processing chain, in signal-flow order (see the module docstring)."""
+class BusChain(_Model):
+    """The processing every channel has (a bus's whole chain): filters, EQ, compressor, fader,
+    width and pan (balance for stereo)."""
 
-    trim_db: Gain = 0.0
-    polarity_inverted: bool = False
-    delay_ms: Annotated[float, Field(ge=-100.0, le=2000.0)] = 0.0
     high_pass: Filter = Field(default_factory=Filter)
     low_pass: Filter = Field(default_factory=lambda: Filter(freq_hz=20_000.0))
     eq: Annotated[list[EQBand], Field(max_length=32)] = Field(default_factory=list)
@@ -177,6 +175,15 @@ class Chain(_Model):
     width: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
     pan: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     mute: bool = False
+
+
+class Chain(BusChain):
+    """A track's chain: a bus chain plus trim, polarity and delay before the filters, solo,
+    and sends. The signal flows in the order of the module docstring."""
+
+    trim_db: Gain = 0.0
+    polarity_inverted: bool = False
+    delay_ms: Annotated[float, Field(ge=-100.0, le=2000.0)] = 0.0
     solo: bool = False
     sends: list[Send] = Field(default_factory=list)
 
@@ -239,19 +246,6 @@ class Delay(_Model):
 
 
 Effect = Annotated[Reverb | Delay, Field(discriminator="type")]
-
-
-class BusChain(_Model):
-    """A bus's chain: filters, EQ, compressor, fader, width/pan (balance)."""
-
-    high_pass: Filter = Field(default_factory=Filter)
-    low_pass: Filter = Field(default_factory=lambda: Filter(freq_hz=20_000.0))
-    eq: Annotated[list[EQBand], Field(max_length=32)] = Field(default_factory=list)
-    compressor: Compressor = Field(default_factory=Compressor)
-    fader_db: LevelDb = 0.0
-    width: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
-    pan: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
-    mute: bool = False
 
 
 class Bus(_Model):
