@@ -106,3 +106,19 @@ def test_user_role_override_is_kept(tmp_path):
     t.role, t.role_locked = "percussion", True
     apply_roles(s, {t.id: RoleGuess("kick", "drums", 0.99, "name")})
     assert t.role == "percussion"
+
+
+def test_roles_set_by_the_user_are_locked_and_kept_on_the_next_prep(song, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["prep", str(song), "-o", str(out), "--json"]
+    assert main([*args, "--role", "03 Bs DI.wav=synth", "--role", "05 Ld Vox=backing_vocal"]) == 0
+    rows = {r["file"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["03 Bs DI.wav"]["role"] == "synth" and rows["03 Bs DI.wav"]["confidence"] == 1.0
+    assert rows["05 Ld Vox.wav"]["role"] == "backing_vocal"
+    assert main(args) == 0  # again, without --role: the choices stay
+    rows = {r["file"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["03 Bs DI.wav"]["role"] == "synth"
+    s = load_session(out / "session.json")
+    assert {t.name: t.role_locked for t in s.tracks}["Bs DI"]
+    assert main([*args, "--role", "03 Bs DI.wav=tuba"]) == 1
+    assert "unknown role 'tuba'" in capsys.readouterr().err

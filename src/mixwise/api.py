@@ -11,7 +11,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +47,7 @@ from mixwise.render.engine import RenderOptions, RenderResult, render
 from mixwise.roles import colour_of
 from mixwise.session.edit import Suggestion, apply_proposal, apply_suggestion, now_iso, propose
 from mixwise.session.io import load_session, resolve_source, save_session
-from mixwise.session.model import Limiter, Master, Session, SourceFile, Track
+from mixwise.session.model import HistoryEntry, Limiter, Master, Session, SourceFile, Track
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,7 @@ def prepare_folder(
     stems_dir: str | os.PathLike[str],
     *,
     sample_rate: int | None = None,
+    roles: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> Prepared:
     """Load, measure and label every stem; build the organised session.
@@ -210,7 +211,8 @@ def prepare_folder(
     The session has one track per usable stem with its role, confidence, colour, clean display
     name, console order, group buses by family and reverb / delay returns (sends off), every
     step recorded in the history. Audio stays in memory only when it fits
-    :data:`IN_MEMORY_BUDGET_BYTES`.
+    :data:`IN_MEMORY_BUDGET_BYTES`. ``roles`` maps input file names (or base names) to roles
+    the user has chosen; those are locked and never relabelled.
     """
     from mixwise.analysis.roles import label_from_features
     from mixwise.assist.organise import apply_roles, setup_buses, tidy_names_and_order
@@ -227,6 +229,8 @@ def prepare_folder(
     stems = load.multitrack.stems
     track_of = {st.name: t.id for st, t in zip(stems, session.tracks, strict=True)}
     analyses = {track_of[st.name]: st.analysis for st in stems}
+    if roles:
+        lock_roles(session, roles)
     guesses = label_from_features(
         [st.name for st in stems], [analyses[track_of[st.name]].features for st in stems]
     )
@@ -413,17 +417,65 @@ def mix_folder(
     )
 
 
+def lock_roles(session: Session, roles: Mapping[str, str]) -> None:
+    """Give tracks the roles a user chose (keys: input file name or its base name) and lock
+    them. Raises :class:`MixwiseError` for an unknown role or a name that matches no track."""
+    from mixwise.roles import ROLES
+
+    by_key: dict[str, Track] = {}
+    for t in session.tracks:
+        by_key[Path(t.source.path).name] = t
+        by_key.setdefault(Path(t.source.path).stem, t)
+    for key, role in roles.items():
+        if role not in ROLES:
+            raise MixwiseError(f"unknown role {role!r} for {key!r} (roles: {', '.join(ROLES)})")
+        t = by_key.get(key)
+        if t is None:
+            raise MixwiseError(f"no stem is called {key!r}")
+        old = t.role
+        t.role, t.role_locked, t.role_confidence = role, True, 1.0  # type: ignore[assignment]
+        t.colour = colour_of(role)
+        session.history.append(
+            HistoryEntry(
+                time=now_iso(),
+                task="prep",
+                target=t.name,
+                parameter=f"tracks[{t.id}].role",
+                old=old,
+                new=role,
+                reason="set by the user",
+                source="user",
+            )
+        )
+
+
+def locked_roles(session_path: Path) -> dict[str, str]:
+    """Roles locked in an existing session (file name -> role), to keep them on a new prep."""
+    if not session_path.exists():
+        return {}
+    try:
+        old = load_session(session_path)
+    except MixwiseError:
+        return {}
+    return {Path(t.source.path).name: t.role for t in old.tracks if t.role_locked}
+
+
 def prep_folder(
     stems_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None = None,
     *,
     sample_rate: int | None = None,
+    roles: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> tuple[Prepared, Path]:
     """Prepare a folder (see :func:`prepare_folder`) and save its session as
-    ``OUT/session.json``; returns the preparation and the session's path."""
-    prep = prepare_folder(stems_dir, sample_rate=sample_rate, progress=progress)
+    ``OUT/session.json``; returns the preparation and the session's path. Roles locked in a
+    session already there are kept; ``roles`` (file name -> role) adds or overrides them."""
     out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
+    kept = locked_roles(out / "session.json")
+    present = {p.name for p in Path(stems_dir).iterdir()} if Path(stems_dir).is_dir() else set()
+    chosen = {**{k: v for k, v in kept.items() if k in present}, **dict(roles or {})}
+    prep = prepare_folder(stems_dir, sample_rate=sample_rate, roles=chosen, progress=progress)
     _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
     return prep, save_session(prep.session, out / "session.json")
 

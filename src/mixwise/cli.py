@@ -244,6 +244,14 @@ def prep(
             "-o", "--out", help="Where to write session.json (default: STEMS_DIR-mixwise)."
         ),
     ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="Set a stem's role yourself, e.g. --role 'Audio 07.wav=lead_vocal' "
+            "(repeatable; kept on later preps).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON array, one object per input file.")
     ] = False,
@@ -252,8 +260,14 @@ def prep(
     """Label, colour, name, order and group the stems, and check them; write the session."""
     from mixwise.api import prep_folder, prep_rows
 
+    chosen: dict[str, str] = {}
+    for item in role or []:
+        name, sep, value = item.rpartition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"expected FILE=ROLE, got {item!r}", param_hint="--role")
+        chosen[name.strip()] = value.strip()
     with _Progress(not quiet and not as_json) as progress:
-        prepared, session_path = prep_folder(stems_dir, out_dir, progress=progress)
+        prepared, session_path = prep_folder(stems_dir, out_dir, roles=chosen, progress=progress)
     rows = prep_rows(prepared)
     if as_json:
         out.print_json(json.dumps(rows))
