@@ -20,8 +20,8 @@ from rich.markup import escape
 app = typer.Typer(
     name="mixwise",
     help=(
-        "mixwise - an AI mixing assistant. Give it a folder of stems; it gives you a balanced,"
-        " mastered mix and an editable session that explains every move."
+        "mixwise - an AI mixing assistant. Give it a folder of stems; it gives you a mixed and"
+        " mastered song and an editable session that explains every move."
     ),
     no_args_is_help=True,
     add_completion=False,
