@@ -183,11 +183,16 @@ def mix(
             options=RenderOptions(write_stems=not no_stems),
             progress=progress,
         )
+    _report(outcome, as_json=as_json)
+
+
+def _report(outcome, *, as_json: bool) -> None:
+    """What mix and render print: problems on stderr, then the report (JSON) or a summary."""
     _print_problems(outcome.problems)
     if as_json:
         out.print_json(outcome.report_path.read_text(encoding="utf-8"))
-        return
-    _summary(outcome)
+    else:
+        _summary(outcome)
 
 
 def _summary(outcome) -> None:
@@ -347,11 +352,7 @@ def render(
             options=RenderOptions(write_stems=not no_stems),
             progress=progress,
         )
-    _print_problems(outcome.problems)
-    if as_json:
-        out.print_json(outcome.report_path.read_text(encoding="utf-8"))
-        return
-    _summary(outcome)
+    _report(outcome, as_json=as_json)
 
 
 @app.command()

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mixwise.errors import SessionError
-from mixwise.session.model import HistoryEntry, Proposal, Session
+from mixwise.session.model import Change, HistoryEntry, Proposal, Session
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?")
 
@@ -158,20 +158,9 @@ def apply_proposal(session: Session, number: int, *, source: str = "auto") -> Hi
         if p.number == number:
             if p.status != "pending":
                 raise SessionError(f"proposal {number} is already {p.status}")
+            fields = p.model_dump(include=set(Change.model_fields))
             entry = apply_suggestion(
-                session,
-                Suggestion(
-                    task=p.task,
-                    target=p.target,
-                    parameter=p.parameter,
-                    old=p.old,
-                    new=p.new,
-                    unit=p.unit,
-                    reason=p.reason,
-                    evidence=p.evidence,
-                    confidence=p.confidence,
-                ),
-                source=source,
+                session, Suggestion(**fields, confidence=p.confidence), source=source
             )
             p.status = "applied"
             return entry

@@ -288,14 +288,14 @@ class Marker(_Model):
     author: str = ""
 
 
-class HistoryEntry(_Model):
-    """One applied change, with why it was made, so a mix can be explained and undone.
+class Change(_Model):
+    """What a change of one parameter is, and why.
 
     ``parameter`` is a path into the session (``tracks[kick].chain.fader_db``); ``old`` and
-    ``new`` are the values before and after, in the parameter's unit.
+    ``new`` are the values before and after, in ``unit``; ``evidence`` holds the measurements
+    behind ``reason`` (their names carry units).
     """
 
-    time: str
     task: str
     target: str
     parameter: str
@@ -304,22 +304,19 @@ class HistoryEntry(_Model):
     unit: str = ""
     reason: str = ""
     evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class HistoryEntry(Change):
+    """One applied change, with when and by whom, so a mix can be explained and undone."""
+
+    time: str
     source: Literal["auto", "user", "import"] = "auto"
 
 
-class Proposal(_Model):
-    """A suggested change not applied yet: the same fields as a history entry, plus its
-    number (for "apply 3 5 7") and its status."""
+class Proposal(Change):
+    """A suggested change not applied yet, numbered (for "apply 3 5 7"), with its status."""
 
     number: Annotated[int, Field(ge=1)]
-    task: str
-    target: str
-    parameter: str
-    old: Any = None
-    new: Any = None
-    unit: str = ""
-    reason: str = ""
-    evidence: dict[str, Any] = Field(default_factory=dict)
     confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     status: Literal["pending", "applied", "rejected"] = "pending"
 
