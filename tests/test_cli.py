@@ -40,6 +40,7 @@ def test_mix_writes_the_public_outputs(stems, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [
         "master.wav",
         "mix.wav",
+        "report.html",
         "report.json",
         "session.json",
         "stems",
@@ -48,6 +49,7 @@ def test_mix_writes_the_public_outputs(stems, tmp_path, capsys):
         "01 Kick.wav",
         "02 Bass.wav",
         "03 Keys.wav",
+        "_return_reverb.wav",
     ]
     mix, _ = read_wav(out / "mix.wav")
     total = sum(read_wav(p)[0] for p in (out / "stems").iterdir())
@@ -62,14 +64,26 @@ def test_mix_writes_the_public_outputs(stems, tmp_path, capsys):
     session = json.loads((out / "session.json").read_text())
     assert [t["name"] for t in session["tracks"]] == ["Kick", "Bass", "Keys"]
     assert [t["role"] for t in session["tracks"]][:2] == ["kick", "bass"]
-    # gain staging: every stem enters the mix at the same loudness
+    assert (out / "report.html").read_text().count("<svg") >= 3
+    assert sf.info(str(out / "master.wav")).subtype == "PCM_24"
+
+
+def test_mix_with_only_gain_staging_brings_every_stem_to_the_working_level(stems, tmp_path):
+    out = tmp_path / "out"
+    assert main(["mix", str(stems), "-o", str(out), "-q", "--tasks", "gain"]) == 0
+    moves = json.loads((out / "report.json").read_text())["moves"]
+    assert {m["task"] for m in moves} <= {"gain", "prep", "edit"}
     from mixwise.analysis.meters import integrated_loudness
 
     for p in (out / "stems").iterdir():
         y, _ = read_wav(p)
         own = int(2.5 * SR) if p.name.startswith("03") else y.shape[1]  # keys is shorter: padded
         assert integrated_loudness(y[:, :own], SR) == pytest.approx(-23.0, abs=0.05), p.name
-    assert sf.info(str(out / "master.wav")).subtype == "PCM_24"
+
+
+def test_mix_refuses_an_unknown_task(stems, tmp_path, capsys):
+    assert main(["mix", str(stems), "-o", str(tmp_path / "o"), "-q", "--tasks", "gain,magic"]) == 1
+    assert "magic" in capsys.readouterr().err
 
 
 def test_render_of_the_saved_session_reproduces_the_master_bit_for_bit(stems, tmp_path):
@@ -87,7 +101,7 @@ def test_edited_session_renders_the_edit(stems, tmp_path):
     data = json.loads((a / "session.json").read_text())
     data["master"]["target_lufs"] = None
     data["master"]["limiter"]["enabled"] = False
-    data["tracks"][0]["chain"]["fader_db"] = -6.0
+    data["tracks"][0]["chain"]["fader_db"] -= 6.0
     (tmp_path / "edited.json").write_text(json.dumps(data))
     assert main(["render", str(tmp_path / "edited.json"), "-o", str(b), "-q"]) == 0
     first, _ = read_wav(b / "stems" / "01 Kick.wav")

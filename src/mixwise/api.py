@@ -30,7 +30,9 @@ from mixwise.analysis.editing import (
     mono_compatibility,
 )
 from mixwise.analysis.meters import Meters, measure
-from mixwise.assist.gain import suggest_gain_staging
+from mixwise.analysis.spectrum import BandFrames, band_frames
+from mixwise.assist.automix import TASKS as AUTOMIX_TASKS
+from mixwise.assist.automix import AutomixResult, automix
 from mixwise.errors import MixwiseError, NothingToMixError
 from mixwise.io.audio import (
     FileProblem,
@@ -45,7 +47,7 @@ from mixwise.io.audio import (
 from mixwise.io.audio import write_text_atomic as _write_text
 from mixwise.render.engine import RenderOptions, RenderResult, render
 from mixwise.roles import colour_of
-from mixwise.session.edit import Suggestion, apply_proposal, apply_suggestion, now_iso, propose
+from mixwise.session.edit import Suggestion, apply_proposal, now_iso, propose
 from mixwise.session.io import load_session, resolve_source, save_session
 from mixwise.session.model import HistoryEntry, Limiter, Master, Session, SourceFile, Track
 
@@ -82,6 +84,8 @@ class MixOutcome:
     meters: dict[str, Meters] = field(default_factory=dict)
     report_path: Path | None = None
     session_path: Path | None = None
+    automix: AutomixResult | None = None
+    html_report_path: Path | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,6 +146,7 @@ class StemAnalysis:
     clicks : clicks found (:func:`mixwise.analysis.clicks.find_clicks`)
     mono : fold-down check of a stereo stem (:func:`~mixwise.analysis.editing.mono_compatibility`)
     envelope : power every 0.25 s (for finding where two stems play together)
+    bands : third-octave band power every 100 ms (:func:`mixwise.analysis.spectrum.band_frames`)
     """
 
     meters: Meters
@@ -150,6 +155,7 @@ class StemAnalysis:
     clicks: list
     mono: MonoReport
     envelope: np.ndarray
+    bands: BandFrames
 
 
 ENVELOPE_FRAME_S = 0.25
@@ -169,6 +175,7 @@ def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
         clicks=find_clicks(audio, sample_rate),
         mono=mono_compatibility(audio, sample_rate),
         envelope=energy_envelope(audio, sample_rate, frame_s=ENVELOPE_FRAME_S, stats=stats),
+        bands=band_frames(audio, sample_rate),
     )
 
 
@@ -392,9 +399,10 @@ def mix_folder(
     sample_rate: int | None = None,
     options: RenderOptions | None = None,
     progress: Progress | None = None,
+    tasks: tuple[str, ...] = AUTOMIX_TASKS,
 ) -> MixOutcome:
-    """Mix a folder of stems: prepare (load, measure, label, organise), gain-stage, render,
-    master, report.
+    """Mix a folder of stems: prepare (load, measure, label, organise), run the automatic mix
+    (:func:`mixwise.assist.automix.automix`, limited to ``tasks``), render, master, report.
 
     Writes ``OUT/mix.wav``, ``OUT/master.wav``, ``OUT/stems/<stem>.wav``, ``OUT/session.json``
     and ``OUT/report.json``. ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master.
@@ -409,11 +417,19 @@ def mix_folder(
     for p in list(session.proposals):
         if p.status == "pending":
             apply_proposal(session, p.number)
-    for suggestion in suggest_gain_staging(session, prep.meters):
-        apply_suggestion(session, suggestion)
+    decided = automix(
+        session,
+        {tid: a.bands for tid, a in prep.analyses.items()},
+        prep.meters,
+        {tid: a.features for tid, a in prep.analyses.items()},
+        {tid: a.features.get("active_share", 1.0) for tid, a in prep.analyses.items()},
+        tasks=tasks,
+        target_lufs=target_lufs,
+        ceiling_dbtp=ceiling_dbtp,
+    )
     # render and report
     return _render_and_report(
-        session, prep.load, out, prep.meters, prep.sources(), options, progress
+        session, prep.load, out, prep.meters, prep.sources(), options, progress, decided
     )
 
 
@@ -700,6 +716,7 @@ def _render_and_report(
     sources: dict[str, np.ndarray | FileSource],
     options: RenderOptions | None,
     progress: Progress | None,
+    decided: AutomixResult | None = None,
 ) -> MixOutcome:
     stem_names = session_stem_names(session)
     result = render(
@@ -709,6 +726,7 @@ def _render_and_report(
     outcome = MixOutcome(
         session, out, result, list(load.problems), meters, session_path=session_path
     )
+    outcome.automix = decided
     outcome.report_path = write_report(outcome)
     return outcome
 
@@ -764,7 +782,72 @@ def build_report(outcome: MixOutcome) -> dict[str, object]:
         "moves": [h.model_dump(mode="json") for h in s.history],
         "render": outcome.render.to_dict(),
         "mix_mono": _mix_mono(outcome),
+        "checks": _checks(outcome),
+        "plots": _plots(outcome),
     }
+
+
+def _checks(outcome: MixOutcome) -> dict[str, object]:
+    """The final loudness and true-peak check of the master against its targets."""
+    s, r = outcome.session, outcome.render
+    out: dict[str, object] = {}
+    if r.master_path is None:
+        return out
+    if s.master.target_lufs is not None and math.isfinite(r.master_lufs):
+        err = r.master_lufs - s.master.target_lufs
+        out["master_lufs_error_lu"] = round(err, 2)
+        out["loudness_ok"] = abs(err) <= 0.5
+    if s.master.limiter.enabled and math.isfinite(r.master_true_peak_dbtp):
+        over = r.master_true_peak_dbtp - s.master.limiter.ceiling_dbtp
+        out["true_peak_margin_db"] = round(-over, 2)
+        out["true_peak_ok"] = over <= 0.0
+    return out
+
+
+def _plots(outcome: MixOutcome) -> dict[str, object]:
+    """The numbers behind the report's pictures (see :mod:`mixwise.report_html`)."""
+    s, r, a = outcome.session, outcome.render, outcome.automix
+    names = {t.id: t.name for t in s.tracks}
+    plots: dict[str, object] = {
+        "track_loudness": [
+            {
+                "track": t.name,
+                "colour": t.colour,
+                "before_lufs": _num(outcome.meters[t.id].integrated_lufs)
+                if t.id in outcome.meters
+                else None,
+                "after_lufs": _num(r.track_lufs.get(t.id, -math.inf)),
+            }
+            for t in s.tracks
+        ],
+        "loudness_over_time": {
+            "times_s": [3.0 + i for i in range(len(r.mix_short_term_lufs))],
+            "mix_short_term_lufs": [_num(v) for v in r.mix_short_term_lufs],
+            "master_short_term_lufs": [_num(v) for v in r.master_short_term_lufs],
+            "target_lufs": s.master.target_lufs,
+        },
+    }
+    if a is not None and a.centres_hz is not None:
+
+        from mixwise.assist.mastering import target_db
+
+        def norm(x: np.ndarray) -> list[float]:
+            mid = (a.centres_hz >= 100) & (a.centres_hz <= 8000)
+            return [round(float(v), 2) for v in x - np.mean(x[mid])]
+
+        plots["spectrum"] = {
+            "freqs_hz": [float(f) for f in a.centres_hz],
+            "mix_db": norm(a.spectrum_after_db),
+            "before_db": norm(a.spectrum_before_db),
+            "target_db": norm(target_db(a.centres_hz)),
+        }
+        if a.masking_before is not None and a.masking_after is not None:
+            plots["masking"] = {
+                "tracks": [names.get(i, i) for i in a.masking_ids],
+                "before": np.round(a.masking_before, 3).tolist(),
+                "after": np.round(a.masking_after, 3).tolist(),
+            }
+    return plots
 
 
 def _mix_mono(outcome: MixOutcome) -> dict[str, object] | None:
@@ -790,5 +873,11 @@ def _targets(parameter: str, track_id: str) -> bool:
 
 def write_report(outcome: MixOutcome) -> Path:
     """Write ``report.json`` into the outcome's folder (atomically)."""
-    text = json.dumps(build_report(outcome), indent=2, ensure_ascii=False) + "\n"
-    return _write_text(outcome.out_dir / "report.json", text)
+    from mixwise.report_html import render_html
+
+    report = build_report(outcome)
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    path = _write_text(outcome.out_dir / "report.json", text)
+    outcome.html_report_path = _write_text(outcome.out_dir / "report.html", render_html(report))
+    return path
+

@@ -161,18 +161,29 @@ def mix(
     no_stems: Annotated[
         bool, typer.Option("--no-stems", help="Do not write the processed stems.")
     ] = False,
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            "--tasks",
+            help="Only these automatic-mix tasks, comma-separated: gain, pan, eq, dynamics, "
+            "balance, unmask, space, master (default: all).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Mix a folder of stems into OUT/master.wav (mastered) and OUT/mix.wav (before mastering).
 
+    The automatic mix sets gain staging, pans, high-pass and corrective EQ, compression,
+    faders (balanced on the mix), unmasking cuts, reverb/delay sends and the master chain.
     Also writes OUT/stems/ (each processed stem as it enters the mix), OUT/session.json (the
-    editable mix) and OUT/report.json (every move with its reason).
+    editable mix), OUT/report.json and OUT/report.html (every move with its reason, plots).
     """
     from mixwise.api import mix_folder
     from mixwise.render.engine import RenderOptions
 
     tgt, ceil = _preset(preset, target, ceiling)
+    chosen = _tasks(tasks)
     with _Progress(not quiet and not as_json) as progress:
         outcome = mix_folder(
             stems_dir,
@@ -182,8 +193,22 @@ def mix(
             sample_rate=sample_rate,
             options=RenderOptions(write_stems=not no_stems),
             progress=progress,
+            tasks=chosen,
         )
     _report(outcome, as_json=as_json)
+
+
+def _tasks(text: str | None) -> tuple[str, ...]:
+    from mixwise.assist.automix import TASKS
+    from mixwise.errors import MixwiseError
+
+    if text is None:
+        return TASKS
+    chosen = tuple(t.strip().lower() for t in text.split(",") if t.strip())
+    unknown = [t for t in chosen if t not in TASKS]
+    if unknown:
+        raise MixwiseError(f"--tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})")
+    return chosen
 
 
 def _report(outcome, *, as_json: bool) -> None:
@@ -216,7 +241,7 @@ def _summary(outcome) -> None:
         err.print(f"[yellow]warning[/]: {escape(w)}")
     out.print(
         f"Outputs are in {escape(str(outcome.out_dir))}/ "
-        "(master.wav, mix.wav, stems/, session.json, report.json)"
+        "(master.wav, mix.wav, stems/, session.json, report.json, report.html)"
     )
 
 

@@ -299,6 +299,18 @@ class LoudnessMeter:
             self._sub.extend(p[: n * self._step].reshape(n, self._step).sum(axis=1).tolist())
         self._partial = p[n * self._step :]
 
+    def short_term_lufs(self, step_s: float = 1.0) -> np.ndarray:
+        """Short-term loudness (LUFS, 3 s windows) every ``step_s`` seconds so far; -inf where
+        silent."""
+        s = np.asarray(self._sub)
+        k = max(1, int(round(step_s / 0.1)))
+        if s.size < 30:
+            return np.zeros(0)
+        csum = np.concatenate(([0.0], np.cumsum(s)))
+        ends = np.arange(30, s.size + 1, k)
+        z = (csum[ends] - csum[ends - 30]) / (30 * self._step)
+        return np.asarray(_lufs(z), dtype=float)
+
     @property
     def integrated_lufs(self) -> float:
         s = np.asarray(self._sub)

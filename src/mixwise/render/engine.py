@@ -121,6 +121,11 @@ class RenderResult:
     render_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: each track's loudness (LUFS) as rendered into the mix (after its chain and group bus)
+    track_lufs: dict[str, float] = field(default_factory=dict)
+    #: short-term loudness (LUFS, 3 s windows) every second of the mix and of the master
+    mix_short_term_lufs: list[float] = field(default_factory=list)
+    master_short_term_lufs: list[float] = field(default_factory=list)
 
     @property
     def realtime_factor(self) -> float:
@@ -571,6 +576,7 @@ def render(
 
     mix_meter = LoudnessMeter(sr, 2)
     pre_meter = LoudnessMeter(sr, 2) if pre_writer is not None else mix_meter
+    track_meters = {t.id: LoudnessMeter(sr, 2) for t in tracks}
     mix_peak = 0.0
 
     def combine(results: list[tuple[np.ndarray, list]], n: int) -> None:
@@ -591,6 +597,9 @@ def render(
         for bus in auxes:
             mix += aux_out[bus]
         after_mix(mix.astype(np.float32))
+        for i, t in enumerate(tracks):
+            if i in contributions:
+                track_meters[t.id].add(contributions[i])
         if opts.write_stems:
             for i, t in enumerate(tracks):
                 writers[t.id].write(contributions.get(i, np.zeros((2, n))).astype(np.float32))
@@ -651,6 +660,8 @@ def render(
 
     result.mix_path = mix_path
     result.mix_lufs = mix_meter.integrated_lufs
+    result.mix_short_term_lufs = mix_meter.short_term_lufs().tolist()
+    result.track_lufs = {tid: m_.integrated_lufs for tid, m_ in track_meters.items()}
     result.mix_sample_peak_dbfs = gain_to_db(mix_peak)
     result.stage_seconds["mix"] = time.perf_counter() - t0
     if opts.write_master:
@@ -682,9 +693,10 @@ def _master_pass(
     master_path: Path,
     gain_db: float,
     opts: RenderOptions,
-) -> tuple[float, float]:
+) -> tuple[float, float, list[float]]:
     """One pass of gain and limiter over the master input (the mix after the master's filters,
-    EQ and glue compressor), writing ``master_path``. Returns (LUFS, limiter max GR dB).
+    EQ and glue compressor), writing ``master_path``. Returns (LUFS, limiter max GR dB,
+    short-term loudness every second).
     """
     import soundfile as sf
 
@@ -726,7 +738,7 @@ def _master_pass(
         writer.abort()
         raise
     gr = lim.max_gain_reduction_db if lim is not None else 0.0
-    return meter.integrated_lufs, gr
+    return meter.integrated_lufs, gr, meter.short_term_lufs().tolist()
 
 
 #: The limiter-loss estimate runs on chunks of this length (s), one every SAMPLE_EVERY_S.
@@ -808,7 +820,9 @@ def _master(
             gain_db = min(gain_db, MAX_MASTER_GAIN_DB)
     history: list[tuple[float, float]] = []
     while True:
-        lufs, gr = _master_pass(session, input_path, master_path, gain_db, opts)
+        lufs, gr, result.master_short_term_lufs = _master_pass(
+            session, input_path, master_path, gain_db, opts
+        )
         result.master_passes += 1
         if progress is not None:
             progress(result.duration_s, result.duration_s, f"master pass {result.master_passes}")
