@@ -5,9 +5,9 @@ The pipeline reads top to bottom as the stages of a mix engineer's first pass:
 1. gain staging: trims to a working level;
 2. panning: centre, pairs, left/right balance;
 3. high-pass and corrective EQ per track;
-4. dynamics: per-role compression, a glue compressor on the drum bus;
+4. dynamics: per-role compression (make-up keeps each track's loudness);
 5. balance: faders solved on the predicted mix, then unmasking and mud cuts with those faders,
-   then the faders solved again with the cuts in place;
+   then the faders solved again with the cuts in place; then the drum bus's glue compressor;
 6. space: reverb and delay sends;
 7. mastering: tonal balance EQ, glue compression, the limiter and loudness target.
 
@@ -27,10 +27,13 @@ import numpy as np
 from mixwise.analysis.meters import Meters
 from mixwise.analysis.spectrum import BandFrames
 from mixwise.assist.balance import find_lead, suggest_balance
+from mixwise.assist.dynamics import suggest_compression, suggest_drum_bus
 from mixwise.assist.eq import suggest_corrective, suggest_high_pass, suggest_mud, suggest_unmasking
 from mixwise.assist.gain import suggest_gain_staging
+from mixwise.assist.mastering import suggest_master
 from mixwise.assist.mixmodel import MixModel
 from mixwise.assist.panning import suggest_panning
+from mixwise.assist.space import suggest_space
 from mixwise.session.edit import Suggestion, apply_suggestion
 from mixwise.session.model import Session
 
@@ -91,8 +94,9 @@ def automix(
     if "eq" in tasks:
         _apply(session, suggest_high_pass(session, bands, features), result)
         _apply(session, suggest_corrective(session, bands), result)
+    levels = {tid: _levels_db(bf) for tid, bf in bands.items()}
     if "dynamics" in tasks:
-        _apply(session, _dynamics(session, meters), result)
+        _apply(session, _compression(session, meters, levels), result)
     if "balance" in tasks:
         if "unmask" in tasks:
             trial = copy.deepcopy(session)
@@ -101,7 +105,9 @@ def automix(
             cuts = suggest_unmasking(trial, bands, result.lead) + suggest_mud(trial, bands)
             _apply(session, _rebase(session, cuts), result)
         _apply(session, suggest_balance(session, bands), result)
-    elif "unmask" in tasks:
+    if "dynamics" in tasks:  # the drum bus reads the faders, so it comes after the balance
+        _apply(session, _drum_bus(session, meters, levels), result)
+    if "unmask" in tasks and "balance" not in tasks:
         _apply(session, suggest_unmasking(session, bands, result.lead), result)
     if "space" in tasks:
         _apply(session, _space(session, meters, activity), result)
@@ -142,29 +148,30 @@ def _rebase(session: Session, suggestions: list[Suggestion]) -> list[Suggestion]
     return list(merged.values())
 
 
-def _dynamics(session: Session, meters: Mapping[str, Meters]) -> list[Suggestion]:
-    try:
-        from mixwise.assist.dynamics import suggest_compression, suggest_drum_bus
-    except ImportError:  # pragma: no cover - assembled while the module is being written
-        return []
-    return suggest_compression(session, dict(meters)) + suggest_drum_bus(session, dict(meters))
+def _levels_db(bf: BandFrames) -> np.ndarray:
+    """A stem's level every 100 ms (dBFS, mean square over its channels)."""
+    return 10.0 * np.log10(bf.power.sum(axis=1).mean(axis=0) + 1e-20)
+
+
+def _compression(
+    session: Session, meters: Mapping[str, Meters], levels: Mapping[str, np.ndarray]
+) -> list[Suggestion]:
+    return suggest_compression(session, meters, levels)
+
+
+def _drum_bus(
+    session: Session, meters: Mapping[str, Meters], levels: Mapping[str, np.ndarray]
+) -> list[Suggestion]:
+    return suggest_drum_bus(session, meters, levels)
 
 
 def _space(
     session: Session, meters: Mapping[str, Meters], activity: Mapping[str, float] | None
 ) -> list[Suggestion]:
-    try:
-        from mixwise.assist.space import suggest_space
-    except ImportError:  # pragma: no cover
-        return []
-    return suggest_space(session, dict(meters), dict(activity) if activity else None)
+    return suggest_space(session, meters, dict(activity) if activity else None)
 
 
 def _master(
     session: Session, mix_db: np.ndarray, centres: np.ndarray, target: float, ceiling: float
 ) -> list[Suggestion]:
-    try:
-        from mixwise.assist.mastering import suggest_master
-    except ImportError:  # pragma: no cover
-        return []
     return suggest_master(session, mix_db, centres, target_lufs=target, ceiling_dbtp=ceiling)
