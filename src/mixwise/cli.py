@@ -222,7 +222,7 @@ def _report(outcome, *, as_json: bool) -> None:
 
 def _summary(outcome) -> None:
     r = outcome.render
-    used = len(r.stem_paths)
+    used = sum(1 for k in r.stem_paths if not k.startswith("_return_"))
     out.print(
         f"Mixed {used} stem(s), {r.duration_s:.1f} s at {r.sample_rate} Hz, "
         f"in {r.render_seconds:.1f} s ({r.realtime_factor:.0f}x real time)."
