@@ -195,17 +195,6 @@ def gated_lufs(block_power: np.ndarray) -> float:
     return -0.691 + 10.0 * math.log10(float(kept.mean())) if kept.size else -math.inf
 
 
-@dataclass
-class Placement:
-    """How a track enters the mix, in the band domain: a power gain per output channel and band.
-
-    gain : ``(2, source_channels, bands)`` linear power gains (left/right output from each
-    source channel), folding trim, EQ and filter curves, fader, pan and width-free balance.
-    """
-
-    gain: np.ndarray
-
-
 def placement_gain(
     *,
     channels: int,

@@ -53,7 +53,6 @@ class AutomixResult:
     centres_hz: np.ndarray | None = None
     spectrum_before_db: np.ndarray | None = None
     spectrum_after_db: np.ndarray | None = None
-    predicted_before_lufs: dict[str, float] = field(default_factory=dict)
 
 
 def _apply(session: Session, suggestions: list[Suggestion], result: AutomixResult) -> None:
@@ -84,7 +83,6 @@ def automix(
     before = MixModel(session, bands)
     result.centres_hz = before.centres_hz
     result.spectrum_before_db = before.mix_spectrum_db()
-    result.predicted_before_lufs = before.contributions_lufs()
     result.masking_ids, result.masking_before, _ = before.masking()
     lead = find_lead(session, bands)
     result.lead = lead.id if lead is not None else None
@@ -96,7 +94,7 @@ def automix(
         _apply(session, suggest_corrective(session, bands), result)
     levels = {tid: _levels_db(bf) for tid, bf in bands.items()}
     if "dynamics" in tasks:
-        _apply(session, _compression(session, meters, levels), result)
+        _apply(session, suggest_compression(session, meters, levels), result)
     if "balance" in tasks:
         if "unmask" in tasks:
             trial = copy.deepcopy(session)
@@ -106,18 +104,24 @@ def automix(
             _apply(session, _rebase(session, cuts), result)
         _apply(session, suggest_balance(session, bands), result)
     if "dynamics" in tasks:  # the drum bus reads the faders, so it comes after the balance
-        _apply(session, _drum_bus(session, meters, levels), result)
+        _apply(session, suggest_drum_bus(session, meters, levels), result)
     if "unmask" in tasks and "balance" not in tasks:
         _apply(session, suggest_unmasking(session, bands, result.lead), result)
     if "space" in tasks:
-        _apply(session, _space(session, meters, activity), result)
+        _apply(session, suggest_space(session, meters, dict(activity or {}) or None), result)
     after = MixModel(session, bands)
     result.spectrum_after_db = after.mix_spectrum_db()
     _, result.masking_after, _ = after.masking()
     if "master" in tasks:
         _apply(
             session,
-            _master(session, result.spectrum_after_db, after.centres_hz, target_lufs, ceiling_dbtp),
+            suggest_master(
+                session,
+                result.spectrum_after_db,
+                after.centres_hz,
+                target_lufs=target_lufs,
+                ceiling_dbtp=ceiling_dbtp,
+            ),
             result,
         )
     return result
@@ -151,27 +155,3 @@ def _rebase(session: Session, suggestions: list[Suggestion]) -> list[Suggestion]
 def _levels_db(bf: BandFrames) -> np.ndarray:
     """A stem's level every 100 ms (dBFS, mean square over its channels)."""
     return 10.0 * np.log10(bf.power.sum(axis=1).mean(axis=0) + 1e-20)
-
-
-def _compression(
-    session: Session, meters: Mapping[str, Meters], levels: Mapping[str, np.ndarray]
-) -> list[Suggestion]:
-    return suggest_compression(session, meters, levels)
-
-
-def _drum_bus(
-    session: Session, meters: Mapping[str, Meters], levels: Mapping[str, np.ndarray]
-) -> list[Suggestion]:
-    return suggest_drum_bus(session, meters, levels)
-
-
-def _space(
-    session: Session, meters: Mapping[str, Meters], activity: Mapping[str, float] | None
-) -> list[Suggestion]:
-    return suggest_space(session, meters, dict(activity) if activity else None)
-
-
-def _master(
-    session: Session, mix_db: np.ndarray, centres: np.ndarray, target: float, ceiling: float
-) -> list[Suggestion]:
-    return suggest_master(session, mix_db, centres, target_lufs=target, ceiling_dbtp=ceiling)

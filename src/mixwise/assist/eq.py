@@ -22,7 +22,6 @@ Every move is an ordinary filter or RBJ EQ band in the track's chain.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 
@@ -70,10 +69,6 @@ UNMASK_Q = 1.4
 PRIORITY_GAP_LU = 2.0
 
 
-def _long_term_db(bf: BandFrames) -> np.ndarray:
-    return bf.long_term_db()
-
-
 # -- high-pass ------------------------------------------------------------------------------
 
 
@@ -118,7 +113,7 @@ def suggest_high_pass(
         f0_low = 0.0
         if f.get("voiced_share", 0.0) > 0.3 and f.get("f0_hz", 0.0) > 0:
             f0_low = f["f0_hz"] * 2 ** (-0.5 * f.get("f0_range_st", 0.0) / 12)
-        spec = _long_term_db(bf)
+        spec = bf.long_term_db()
         cutoff = round(hpf_cutoff(t.role, spec, bf.centres_hz, f0_low), 1)
         if cutoff <= HPF_MIN_HZ + 0.5:
             continue
@@ -194,7 +189,7 @@ def suggest_corrective(session: Session, bands: Mapping[str, BandFrames]) -> lis
         bf = bands.get(t.id)
         if bf is None or t.role in ("fx", "pad"):
             continue
-        res = find_resonances(_long_term_db(bf), bf.centres_hz)[:2]
+        res = find_resonances(bf.long_term_db(), bf.centres_hz)[:2]
         if not res:
             continue
         new = [b.model_dump() for b in t.chain.eq]
@@ -327,16 +322,3 @@ def suggest_unmasking(
             )
         )
     return out
-
-
-def masking_after(
-    session: Session, bands: Mapping[str, BandFrames], suggestions: list[Suggestion]
-) -> tuple[list[str], np.ndarray]:
-    """The masking matrix once ``suggestions`` are applied (on a copy of the session)."""
-    from mixwise.session.edit import apply_suggestion
-
-    trial = copy.deepcopy(session)
-    for s in suggestions:
-        apply_suggestion(trial, s)
-    ids, M, _ = MixModel(trial, bands).masking()
-    return ids, M
