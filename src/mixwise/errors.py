@@ -29,3 +29,8 @@ class NothingToMixError(MixwiseError):
 
 class ParameterError(MixwiseError):
     """A function argument is out of range; the message repeats the bad value."""
+
+
+class ExportError(MixwiseError):
+    """A DAW export or import cannot be done (missing audio, unreadable project); the message
+    names the file and the problem. Nothing partial is left behind."""

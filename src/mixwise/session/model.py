@@ -279,13 +279,21 @@ class Master(_Model):
 
 
 class Marker(_Model):
-    """A named point in time (s); ``kind`` tells a section marker from a timed comment."""
+    """A named point in time (s), or a range to ``end_s``; ``kind`` tells a section marker from
+    a timed comment (feedback from the artist or a collaborator)."""
 
     time_s: Annotated[float, Field(ge=0.0)]
+    end_s: Annotated[float, Field(ge=0.0)] | None = None
     name: str
     kind: Literal["marker", "comment"] = "marker"
     text: str = ""
     author: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Marker:
+        if self.end_s is not None and self.end_s <= self.time_s:
+            raise ValueError(f"end_s ({self.end_s}) must be after time_s ({self.time_s})")
+        return self
 
 
 class Change(_Model):

@@ -1,0 +1,105 @@
+"""What every DAW export needs: the track audio as WAV files, and outputs that appear whole.
+
+An export never half-exists: it is built in a temporary sibling of its destination and moved
+into place only when complete (:func:`atomic_output`). Missing or unreadable source audio is
+found before anything is written (:func:`check_sources`), with one line per file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mixwise.errors import ExportError, MixwiseError
+from mixwise.io.audio import load_file, write_audio
+from mixwise.session.io import resolve_source
+from mixwise.session.model import Session, Track
+
+
+def source_paths(session: Session, session_path: str | os.PathLike[str] | None) -> dict[str, Path]:
+    """Track id -> the audio file its ``source.path`` points to (relative to the session)."""
+    return {t.id: resolve_source(session_path, t.source.path) for t in session.tracks}
+
+
+def check_sources(session: Session, session_path: str | os.PathLike[str] | None) -> None:
+    """Raise :class:`ExportError` listing every track whose audio file is missing."""
+    missing = [
+        f"{t.name} ({p})" for t in session.tracks if not (p := _path(t, session_path)).is_file()
+    ]
+    if missing:
+        raise ExportError(
+            f"{len(missing)} audio file(s) missing, nothing exported: " + "; ".join(missing)
+        )
+
+
+def _path(track: Track, session_path: str | os.PathLike[str] | None) -> Path:
+    return resolve_source(session_path, track.source.path)
+
+
+def wav_name(track: Track, taken: set[str]) -> str:
+    """A file name for a track's audio inside an export: its id, ``.wav``, unique in ``taken``."""
+    base = track.id
+    name, k = f"{base}.wav", 2
+    while name.lower() in taken:
+        name, k = f"{base}-{k}.wav", k + 1
+    taken.add(name.lower())
+    return name
+
+
+def write_track_wavs(
+    session: Session,
+    session_path: str | os.PathLike[str] | None,
+    dest_dir: str | os.PathLike[str],
+    *,
+    subtype: str = "FLOAT",
+) -> dict[str, Path]:
+    """Decode every track's source at the session rate and write it as WAV into ``dest_dir``.
+
+    Returns track id -> written file. The audio is exactly what mixwise renders from (same
+    decoder, same resampler), so a DAW playing these files hears mixwise's input.
+    Raises :class:`ExportError` naming the file when a source cannot be read.
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    taken: set[str] = set()
+    for t in session.tracks:
+        src = _path(t, session_path)
+        try:
+            audio, _info, _w = load_file(src, sample_rate=session.sample_rate)
+        except MixwiseError as err:
+            raise ExportError(f"{t.name}: {err}") from None
+        out[t.id] = write_audio(
+            dest / wav_name(t, taken),
+            audio,
+            sample_rate=session.sample_rate,
+            subtype=subtype,  # type: ignore[arg-type]
+        )
+    return out
+
+
+@contextlib.contextmanager
+def atomic_output(dest: str | os.PathLike[str], *, is_dir: bool) -> Iterator[Path]:
+    """Build an output (a folder when ``is_dir``, else a file) at a temporary sibling path and
+    move it to ``dest`` when the block ends without error; on error nothing is left behind.
+
+    An existing ``dest`` is replaced only after the new one is complete.
+    """
+    target = Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_root = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    tmp = tmp_root / target.name
+    if is_dir:
+        tmp.mkdir()
+    try:
+        yield tmp
+        if target.exists():
+            old = tmp_root / (target.name + ".old")
+            os.replace(target, old)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
