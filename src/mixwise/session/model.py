@@ -163,6 +163,23 @@ class Repair(_Model):
     channel: Annotated[int, Field(ge=0, le=1)] | None = None
 
 
+class GainRamp(_Model):
+    """Fader automation: from ``start_s`` to ``end_s`` (s, session timeline) the fader is moved
+    by ``gain_db``, ramping in and out over ``ramp_ms`` (ms) centred on each edge."""
+
+    start_s: Annotated[float, Field(ge=0.0)]
+    end_s: Annotated[float, Field(gt=0.0)]
+    gain_db: Gain = 0.0
+    ramp_ms: Annotated[float, Field(ge=0.0, le=5000.0)] = 50.0
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GainRamp:
+        if self.end_s <= self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) must be after start_s ({self.start_s})")
+        return self
+
+
 class BusChain(_Model):
     """The processing every channel has (a bus's whole chain): filters, EQ, compressor, fader,
     width and pan (balance for stereo)."""
@@ -186,6 +203,7 @@ class Chain(BusChain):
     delay_ms: Annotated[float, Field(ge=-100.0, le=2000.0)] = 0.0
     solo: bool = False
     sends: list[Send] = Field(default_factory=list)
+    automation: list[GainRamp] = Field(default_factory=list)
 
 
 class SourceFile(_Model):
@@ -296,6 +314,35 @@ class Marker(_Model):
         return self
 
 
+Level = Literal["auto", "conditional", "partial", "assist", "manual"]
+
+
+class Intent(_Model):
+    """What the user asked the automation to do, kept in the session so it persists across runs.
+
+    level : ``auto`` applies everything; ``conditional`` applies what respects ``locks`` (the
+        rest adapts); ``partial`` runs only ``tasks``; ``assist`` proposes and applies nothing;
+        ``manual`` renders the session as written.
+    tasks : the automatic-mix tasks that may run (``gain``, ``pan``, ``eq``, ...).
+    amount_pct : how far each move goes, 0-100 %, per task and under ``"all"`` (the global
+        amount, multiplied with the task's): 0 % leaves a parameter as it was, 50 % moves it
+        halfway (in its own unit: dB, Hz on a log scale, pan), 100 % is the full suggestion.
+    locks : what automation must never change: parameter paths with ``*`` wildcards
+        (``tracks[vox].chain.fader_db``, ``tracks[*].chain.compressor*``), whole tracks
+        (``track:vox``), roles (``role:kick``) or tasks (``task:dynamics``).
+    target_lufs, ceiling_dbtp : the master target (LUFS integrated, dBTP).
+    reference : a reference track (path) the mix and master are steered toward.
+    """
+
+    level: Level = "auto"
+    tasks: list[str] | None = None
+    amount_pct: dict[str, Annotated[float, Field(ge=0.0, le=100.0)]] = Field(default_factory=dict)
+    locks: list[str] = Field(default_factory=list)
+    target_lufs: Annotated[float, Field(ge=-40.0, le=-3.0)] | None = None
+    ceiling_dbtp: Annotated[float, Field(ge=-20.0, le=0.0)] | None = None
+    reference: str | None = None
+
+
 class Change(_Model):
     """What a change of one parameter is, and why.
 
@@ -342,6 +389,7 @@ class Session(_Model):
     markers: list[Marker] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     proposals: list[Proposal] = Field(default_factory=list)
+    intent: Intent = Field(default_factory=Intent)
     created_by: str = ""
 
     @model_validator(mode="after")
