@@ -114,7 +114,7 @@ def test_mix_applies_the_proposals_and_the_render_follows_them(tmp_path):
     pad[:, int(2 * SR) : int(4 * SR)] = 0.0
     write_wav(d / "Pad.wav", pad, SR)
     out = tmp_path / "out"
-    assert main(["mix", str(d), "-o", str(out), "-q", "--tasks", "gain"]) == 0
+    assert main(["mix", str(d), "-o", str(out), "-q", "--tasks", "prep,gain"]) == 0
     s = load_session(out / "session.json")
     by = {t.name: t for t in s.tracks}
     assert by["Snare Bottom"].chain.polarity_inverted
@@ -168,7 +168,7 @@ def test_click_repairs_are_rendered_without_touching_the_file(tmp_path):
     write_wav(d / "Piano.wav", x, SR)
     digest = hashlib.sha256((d / "Piano.wav").read_bytes()).hexdigest()
     out = tmp_path / "out"
-    assert main(["mix", str(d), "-o", str(out), "-q", "--tasks", "gain"]) == 0
+    assert main(["mix", str(d), "-o", str(out), "-q", "--tasks", "prep,gain"]) == 0
     track = load_session(out / "session.json").tracks[0]
     assert set(sites) <= {round(r.time_s * SR) for r in track.repairs}
     y, _ = read_wav(out / "stems" / "Piano.wav")

@@ -49,7 +49,16 @@ from mixwise.render.engine import RenderOptions, RenderResult, render
 from mixwise.roles import colour_of
 from mixwise.session.edit import Suggestion, apply_proposal, now_iso, propose
 from mixwise.session.io import load_session, resolve_source, save_session
-from mixwise.session.model import HistoryEntry, Limiter, Master, Session, SourceFile, Track
+from mixwise.session.model import (
+    Change,
+    HistoryEntry,
+    Intent,
+    Limiter,
+    Master,
+    Session,
+    SourceFile,
+    Track,
+)
 
 log = logging.getLogger(__name__)
 
@@ -394,43 +403,210 @@ def mix_folder(
     stems_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None = None,
     *,
-    target_lufs: float = -14.0,
-    ceiling_dbtp: float = -1.0,
+    target_lufs: float | None = None,
+    ceiling_dbtp: float | None = None,
     sample_rate: int | None = None,
     options: RenderOptions | None = None,
     progress: Progress | None = None,
-    tasks: tuple[str, ...] = AUTOMIX_TASKS,
+    tasks: tuple[str, ...] | None = None,
+    level: str | None = None,
+    amounts: Mapping[str, float] | None = None,
+    locks: list[str] | None = None,
+    reference: str | os.PathLike[str] | None = None,
 ) -> MixOutcome:
-    """Mix a folder of stems: prepare (load, measure, label, organise), run the automatic mix
-    (:func:`mixwise.assist.automix.automix`, limited to ``tasks``), render, master, report.
+    """Mix a folder of stems at a level of automation: prepare (load, measure, label,
+    organise), decide (the editing fixes and :func:`mixwise.assist.automix.automix`), render,
+    master, report.
 
     Writes ``OUT/mix.wav``, ``OUT/master.wav``, ``OUT/stems/<stem>.wav``, ``OUT/session.json``
-    and ``OUT/report.json``. ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master.
+    and ``OUT/report.json`` / ``report.html``.
+
+    The user's intent (:class:`~mixwise.session.model.Intent`) persists in ``OUT/session.json``:
+    arguments left ``None`` keep what an earlier run there chose. ``level``: ``auto`` and
+    ``conditional`` apply every allowed move (``conditional`` is ``auto`` under constraints:
+    ``locks``, a target, a reference); ``partial`` runs only ``tasks`` (``prep`` = the editing
+    fixes, then :data:`AUTOMIX_TASKS`); ``assist`` applies nothing and records every move as a
+    numbered pending proposal; ``manual`` renders an existing ``OUT/session.json`` exactly as
+    written (or, on a first run, the plain unity mix). ``amounts`` are percentages per task and
+    ``"all"``. Locked parameters keep the values they have in the earlier ``OUT/session.json``.
+    ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master (default -14 / -1).
     Raises :class:`NothingToMixError` when no stem is usable.
     """
-    prep = prepare_folder(stems_dir, sample_rate=sample_rate, progress=progress)
+    from mixwise.assist.control import Policy
+
     out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
-    _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
-    session = prep.session
-    session.master = Master(target_lufs=target_lufs, limiter=Limiter(ceiling_dbtp=ceiling_dbtp))
-    # decide: the editing fixes, then gain staging
-    for p in list(session.proposals):
-        if p.status == "pending":
-            apply_proposal(session, p.number)
-    decided = automix(
-        session,
-        {tid: a.bands for tid, a in prep.analyses.items()},
-        prep.meters,
-        {tid: a.features for tid, a in prep.analyses.items()},
-        {tid: a.features.get("active_share", 1.0) for tid, a in prep.analyses.items()},
+    previous = _previous_session(out / "session.json")
+    intent = _intent(
+        previous.intent if previous is not None else Intent(),
+        level=level,
         tasks=tasks,
+        amounts=amounts,
+        locks=locks,
         target_lufs=target_lufs,
         ceiling_dbtp=ceiling_dbtp,
+        reference=reference,
     )
-    # render and report
+    if intent.level == "manual" and previous is not None:
+        return render_session_file(out / "session.json", out, options=options, progress=progress)
+    prep = prepare_folder(
+        stems_dir,
+        sample_rate=sample_rate,
+        roles=_locked_role_map(previous),
+        progress=progress,
+    )
+    _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
+    session = prep.session
+    session.intent = intent
+    tgt = intent.target_lufs if intent.target_lufs is not None else -14.0
+    ceil = intent.ceiling_dbtp if intent.ceiling_dbtp is not None else -1.0
+    session.master = Master(target_lufs=tgt, limiter=Limiter(ceiling_dbtp=ceil))
+    policy = Policy(intent)
+    if previous is not None:
+        _carry_locked(previous, session, policy)
+    decided = None
+    if intent.level != "manual":
+        chosen = tuple(intent.tasks) if intent.tasks is not None else ALL_TASKS
+        work = session.model_copy(deep=True) if intent.level == "assist" else session
+        if "prep" in chosen:
+            _apply_prep_fixes(work, policy)
+        decided = automix(
+            work,
+            {tid: a.bands for tid, a in prep.analyses.items()},
+            prep.meters,
+            {tid: a.features for tid, a in prep.analyses.items()},
+            {tid: a.features.get("active_share", 1.0) for tid, a in prep.analyses.items()},
+            tasks=tuple(t for t in chosen if t != "prep"),
+            target_lufs=tgt,
+            ceiling_dbtp=ceil,
+            policy=policy,
+        )
+        if intent.level == "assist":
+            _propose_all(session, decided.applied)
     return _render_and_report(
         session, prep.load, out, prep.meters, prep.sources(), options, progress, decided
     )
+
+
+#: Every task a level may run: the editing fixes (``prep``), then the automatic mix's.
+ALL_TASKS: tuple[str, ...] = ("prep", *AUTOMIX_TASKS)
+LEVELS: tuple[str, ...] = ("auto", "conditional", "partial", "assist", "manual")
+
+
+def _intent(base: Intent, **given: object) -> Intent:
+    """``base`` with every argument that was given replacing its field, checked."""
+    data = base.model_dump()
+    if given.get("level") is not None:
+        if given["level"] not in LEVELS:
+            raise MixwiseError(f"unknown level {given['level']!r} (levels: {', '.join(LEVELS)})")
+        data["level"] = given["level"]
+    if given.get("tasks") is not None:
+        unknown = [t for t in given["tasks"] if t not in ALL_TASKS]  # type: ignore[union-attr]
+        if unknown:
+            raise MixwiseError(f"unknown task {unknown[0]!r} (tasks: {', '.join(ALL_TASKS)})")
+        data["tasks"] = list(given["tasks"])  # type: ignore[call-overload]
+        if given.get("level") is None and data["level"] in ("auto", "conditional"):
+            data["level"] = "partial"
+    elif given.get("level") in ("auto", "conditional", "assist"):
+        data["tasks"] = None
+    if given.get("amounts") is not None:
+        amounts = dict(given["amounts"])  # type: ignore[call-overload]
+        for k, v in amounts.items():
+            if k != "all" and k not in ALL_TASKS:
+                raise MixwiseError(f"amount for unknown task {k!r} (tasks: {', '.join(ALL_TASKS)})")
+            if not 0.0 <= float(v) <= 100.0:
+                raise MixwiseError(f"amount {v} % for {k!r} is outside 0-100 %")
+        data["amount_pct"] = {k: float(v) for k, v in amounts.items()}
+    if given.get("locks") is not None:
+        data["locks"] = list(given["locks"])  # type: ignore[call-overload]
+    for key in ("target_lufs", "ceiling_dbtp"):
+        if given.get(key) is not None:
+            data[key] = float(given[key])  # type: ignore[arg-type]
+    if given.get("reference") is not None:
+        data["reference"] = str(Path(given["reference"]).resolve())  # type: ignore[arg-type]
+    if data["level"] == "partial" and not data.get("tasks"):
+        raise MixwiseError("level partial needs the tasks to run (e.g. --tasks prep,gain,balance)")
+    try:
+        return Intent.model_validate(data)
+    except Exception as err:  # pydantic's message, reduced to one line
+        raise MixwiseError(f"intent: {str(err).splitlines()[-1].strip()}") from None
+
+
+def _previous_session(path: Path) -> Session | None:
+    """The session an earlier run left in the output folder, or ``None``."""
+    if not path.exists():
+        return None
+    try:
+        return load_session(path)
+    except MixwiseError as err:
+        log.warning("%s", err)
+        return None
+
+
+def _locked_role_map(previous: Session | None) -> dict[str, str] | None:
+    if previous is None:
+        return None
+    roles = {Path(t.source.path).name: t.role for t in previous.tracks if t.role_locked}
+    return roles or None
+
+
+def _carry_locked(previous: Session, session: Session, policy: object) -> None:
+    """Give every locked parameter of ``session`` the value the user left in ``previous``."""
+    from mixwise.session.edit import get_parameter, set_parameter
+
+    old_tracks = {t.id: t for t in previous.tracks}
+    for t in session.tracks:
+        if t.id not in old_tracks:
+            continue
+        for name in type(t.chain).model_fields:
+            path = f"tracks[{t.id}].chain.{name}"
+            if policy.holds_parameter(session, path):  # type: ignore[attr-defined]
+                try:
+                    set_parameter(session, path, get_parameter(previous, path))
+                except MixwiseError as err:
+                    log.warning("lock on %s: %s", path, err)
+    for name in type(session.master).model_fields:
+        path = f"master.{name}"
+        if policy.holds_parameter(session, path):  # type: ignore[attr-defined]
+            set_parameter(session, path, get_parameter(previous, path))
+
+
+def _apply_prep_fixes(session: Session, policy: object) -> None:
+    """Apply the pending editing fixes (silence trims, click repairs, phase) the policy allows."""
+    from mixwise.session.edit import apply_suggestion
+
+    for p in list(session.proposals):
+        if p.status != "pending":
+            continue
+        s = Suggestion(**p.model_dump(include=set(Change.model_fields)), confidence=p.confidence)
+        s = Suggestion(**{**s.__dict__, "task": "prep"}) if s.task not in ALL_TASKS else s
+        if policy.lock_for(session, s) is not None:  # type: ignore[attr-defined]
+            continue
+        scaled = policy.scale(session, s)  # type: ignore[attr-defined]
+        if scaled is None:
+            continue
+        if scaled is s:
+            apply_proposal(session, p.number)
+        else:
+            apply_suggestion(session, scaled)
+            p.status = "applied"
+
+
+def _propose_all(session: Session, applied: list[Suggestion]) -> None:
+    """Record the moves an assist run made on a copy as pending proposals of ``session``, one
+    per parameter (several moves of one parameter merge into the last, reasons joined)."""
+    from dataclasses import replace
+
+    merged: dict[str, Suggestion] = {}
+    for s in applied:
+        prev = merged.get(s.parameter)
+        if prev is None:
+            merged[s.parameter] = s
+        else:
+            merged[s.parameter] = replace(
+                s, old=prev.old, reason=f"{prev.reason}; {s.reason}", task=prev.task
+            )
+    for s in merged.values():
+        propose(session, s)
 
 
 def lock_roles(session: Session, roles: Mapping[str, str]) -> None:
@@ -828,7 +1004,6 @@ def _plots(outcome: MixOutcome) -> dict[str, object]:
         },
     }
     if a is not None and a.centres_hz is not None:
-
         from mixwise.assist.mastering import target_db
 
         def norm(x: np.ndarray) -> list[float]:
@@ -880,4 +1055,3 @@ def write_report(outcome: MixOutcome) -> Path:
     path = _write_text(outcome.out_dir / "report.json", text)
     outcome.html_report_path = _write_text(outcome.out_dir / "report.html", render_html(report))
     return path
-

@@ -165,9 +165,42 @@ def mix(
         str | None,
         typer.Option(
             "--tasks",
-            help="Only these automatic-mix tasks, comma-separated: gain, pan, eq, dynamics, "
-            "balance, unmask, space, master (default: all).",
+            help="Only these tasks, comma-separated: prep (editing fixes), gain, pan, eq, "
+            "dynamics, balance, unmask, space, master (default: all; implies --level partial).",
         ),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            help="Automation: auto (everything), conditional (everything the locks allow), "
+            "partial (only --tasks), assist (suggest, apply nothing: see `mixwise apply`), "
+            "manual (render OUT/session.json as written). Kept in the session for later runs.",
+        ),
+    ] = None,
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            "--amount",
+            help="How far the moves go, 0-100 %: one number for all, or per task "
+            "(e.g. '70' or 'all=80,dynamics=50,eq=30').",
+        ),
+    ] = None,
+    lock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lock",
+            help="Never change this (repeat for more): a parameter path "
+            "('tracks[vox].chain.fader_db'), 'track:ID', 'role:kick', 'family:drums', "
+            "'task:dynamics', or terms combined ('task:dynamics family:drums').",
+        ),
+    ] = None,
+    unlock: Annotated[
+        bool, typer.Option("--unlock", help="Forget the locks kept in OUT/session.json.")
+    ] = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option("--reference", help="A reference track to steer the mix and master toward."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
@@ -178,12 +211,16 @@ def mix(
     faders (balanced on the mix), unmasking cuts, reverb/delay sends and the master chain.
     Also writes OUT/stems/ (each processed stem as it enters the mix), OUT/session.json (the
     editable mix), OUT/report.json and OUT/report.html (every move with its reason, plots).
+    The level, tasks, amounts, locks, target and reference are kept in OUT/session.json and
+    used again by the next run into OUT unless given anew.
     """
     from mixwise.api import mix_folder
     from mixwise.render.engine import RenderOptions
 
-    tgt, ceil = _preset(preset, target, ceiling)
-    chosen = _tasks(tasks)
+    if preset is not None or target is not None or ceiling is not None:
+        tgt, ceil = _preset(preset, target, ceiling)
+    else:
+        tgt, ceil = None, None
     with _Progress(not quiet and not as_json) as progress:
         outcome = mix_folder(
             stems_dir,
@@ -193,22 +230,101 @@ def mix(
             sample_rate=sample_rate,
             options=RenderOptions(write_stems=not no_stems),
             progress=progress,
-            tasks=chosen,
+            tasks=_tasks(tasks),
+            level=level.strip().lower() if level else None,
+            amounts=_amounts(amount),
+            locks=[] if unlock and not lock else (list(lock) if lock else None),
+            reference=reference,
         )
     _report(outcome, as_json=as_json)
+    if not as_json:
+        _print_level(outcome)
 
 
-def _tasks(text: str | None) -> tuple[str, ...]:
-    from mixwise.assist.automix import TASKS
+def _tasks(text: str | None) -> tuple[str, ...] | None:
+    from mixwise.api import ALL_TASKS
     from mixwise.errors import MixwiseError
 
     if text is None:
-        return TASKS
+        return None
     chosen = tuple(t.strip().lower() for t in text.split(",") if t.strip())
-    unknown = [t for t in chosen if t not in TASKS]
+    unknown = [t for t in chosen if t not in ALL_TASKS]
     if unknown:
-        raise MixwiseError(f"--tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})")
+        raise MixwiseError(f"--tasks: unknown task {unknown[0]!r} (known: {', '.join(ALL_TASKS)})")
     return chosen
+
+
+def _amounts(text: str | None) -> dict[str, float] | None:
+    """``--amount``: ``70`` (all) or ``all=80,dynamics=50`` (percent)."""
+    from mixwise.errors import MixwiseError
+
+    if text is None:
+        return None
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        key, sep, value = part.strip().rpartition("=")
+        key = key.strip().lower() if sep else "all"
+        try:
+            out[key] = float(value.strip().rstrip("%"))
+        except ValueError:
+            raise MixwiseError(
+                f"--amount: cannot read {part.strip()!r} (e.g. 70 or eq=30)"
+            ) from None
+    return out
+
+
+def _print_level(outcome) -> None:
+    """After a mix: the level it ran at, what locks held, and the proposals of an assist run."""
+    intent = outcome.session.intent
+    line = f"Level: {intent.level}"
+    if intent.tasks is not None:
+        line += f" (tasks: {', '.join(intent.tasks)})"
+    if intent.amount_pct:
+        line += "; amounts " + ", ".join(f"{k} {v:.0f} %" for k, v in intent.amount_pct.items())
+    out.print(line)
+    if outcome.automix is not None and outcome.automix.held:
+        out.print(
+            f"  {len(outcome.automix.held)} move(s) held by locks ({'; '.join(intent.locks)})"
+        )
+    pending = [p for p in outcome.session.proposals if p.status == "pending"]
+    if intent.level == "assist" and pending:
+        out.print(f"{len(pending)} suggestion(s), none applied:")
+        _print_proposals(pending)
+        out.print(
+            f"Apply some with: mixwise apply {escape(str(outcome.session_path))} 1 2 3 "
+            "(or reject them with mixwise reject ...)"
+        )
+
+
+def _print_proposals(proposals) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    for col in ("#", "task", "track", "change", "why", "status"):
+        table.add_column(col, overflow="fold")
+    for p in proposals:
+        table.add_row(
+            str(p.number),
+            p.task,
+            escape(p.target),
+            escape(_change_text(p.parameter, p.old, p.new, p.unit)),
+            escape(p.reason),
+            p.status,
+        )
+    out.print(table)
+
+
+def _change_text(parameter: str, old, new, unit: str) -> str:
+    """A parameter change in a few words: ``fader_db -3.0 -> -1.2 dB``."""
+    name = parameter.rsplit(".", 1)[-1]
+    if isinstance(new, int | float) and isinstance(old, int | float | str):
+        return f"{name} {old} -> {new} {unit}".strip()
+    if isinstance(new, list):
+        return f"{name}: {len(new)} item(s) (was {len(old) if isinstance(old, list) else 0})"
+    if isinstance(new, dict):
+        keys = [k for k in new if not isinstance(old, dict) or old.get(k) != new[k]]
+        return f"{name}: " + ", ".join(f"{k} {new[k]}" for k in keys[:4])
+    return f"{name} -> {new}"
 
 
 def _report(outcome, *, as_json: bool) -> None:
@@ -442,6 +558,10 @@ def analyze(
         )
     out.print(table)
     _print_problems(load.problems)
+
+
+# the commands of the other modules register themselves on ``app``
+from mixwise import cli_control  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> int:

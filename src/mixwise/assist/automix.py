@@ -27,6 +27,7 @@ import numpy as np
 from mixwise.analysis.meters import Meters
 from mixwise.analysis.spectrum import BandFrames
 from mixwise.assist.balance import find_lead, suggest_balance
+from mixwise.assist.control import Policy
 from mixwise.assist.dynamics import suggest_compression, suggest_drum_bus
 from mixwise.assist.eq import suggest_corrective, suggest_high_pass, suggest_mud, suggest_unmasking
 from mixwise.assist.gain import suggest_gain_staging
@@ -53,12 +54,24 @@ class AutomixResult:
     centres_hz: np.ndarray | None = None
     spectrum_before_db: np.ndarray | None = None
     spectrum_after_db: np.ndarray | None = None
+    #: suggestions a lock held back, with the lock
+    held: list[tuple[Suggestion, str]] = field(default_factory=list)
 
 
-def _apply(session: Session, suggestions: list[Suggestion], result: AutomixResult) -> None:
-    for s in suggestions:
-        apply_suggestion(session, s)
-        result.applied.append(s)
+def _applier(policy: Policy):
+    def apply(session: Session, suggestions: list[Suggestion], result: AutomixResult) -> None:
+        for s in suggestions:
+            lock = policy.lock_for(session, s)
+            if lock is not None:
+                result.held.append((s, lock))
+                continue
+            scaled = policy.scale(session, s)
+            if scaled is None:
+                continue
+            apply_suggestion(session, scaled)
+            result.applied.append(scaled)
+
+    return apply
 
 
 def automix(
@@ -71,13 +84,25 @@ def automix(
     tasks: tuple[str, ...] = TASKS,
     target_lufs: float = -14.0,
     ceiling_dbtp: float = -1.0,
+    policy: Policy | None = None,
 ) -> AutomixResult:
     """Run the assistants in ``tasks`` on ``session`` (changed in place). ``bands``, ``meters``,
     ``features`` and ``activity`` (share of the song each track plays, 0-1) are keyed by track
-    id and describe the raw stems."""
+    id and describe the raw stems. ``policy`` holds the user's locks and amounts (default:
+    none, everything at 100 %): a locked parameter never changes and the faders balance
+    around locked faders."""
     result = AutomixResult()
     if not bands:
         return result
+    policy = policy or Policy()
+    _apply = _applier(policy)
+    fixed = frozenset(
+        t.id
+        for t in session.tracks
+        if policy.lock_for(
+            session, Suggestion("balance", t.name, f"tracks[{t.id}].chain.fader_db", 0, 0)
+        )
+    )
     if "gain" in tasks:
         _apply(session, suggest_gain_staging(session, dict(meters)), result)
     before = MixModel(session, bands)
@@ -98,11 +123,11 @@ def automix(
     if "balance" in tasks:
         if "unmask" in tasks:
             trial = copy.deepcopy(session)
-            for s in suggest_balance(trial, bands):
+            for s in suggest_balance(trial, bands, fixed):
                 apply_suggestion(trial, s)
             cuts = suggest_unmasking(trial, bands, result.lead) + suggest_mud(trial, bands)
             _apply(session, _rebase(session, cuts), result)
-        _apply(session, suggest_balance(session, bands), result)
+        _apply(session, suggest_balance(session, bands, fixed), result)
     if "dynamics" in tasks:  # the drum bus reads the faders, so it comes after the balance
         _apply(session, suggest_drum_bus(session, meters, levels), result)
     if "unmask" in tasks and "balance" not in tasks:

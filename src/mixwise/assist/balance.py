@@ -140,10 +140,12 @@ def solve_faders(
     *,
     weight: float = MASKING_WEIGHT,
     mix_lufs: float = MIX_LUFS,
+    fixed: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """Faders (dB) that put every track at its target relative to the others, measured in the
     predicted mix, and the mix at ``mix_lufs``. Tracks with no measurable loudness keep
-    their fader."""
+    their fader. Faders of ``fixed`` tracks (locked by the user) do not move: the others are
+    placed relative to them, and the mix level follows from them."""
     trial = copy.deepcopy(session)
     by_id = {t.id: t for t in trial.tracks}
     model = MixModel(trial, bands)
@@ -154,32 +156,42 @@ def solve_faders(
         live = [i for i in ids if math.isfinite(heard.get(i, -math.inf))]
         if not live:
             break
-        offset = float(np.median([heard[i] - targets[i] for i in live]))
-        want = {i: by_id[i].chain.fader_db + targets[i] + offset - heard[i] for i in live}
+        anchors = [i for i in live if i in fixed] or live
+        offset = float(np.median([heard[i] - targets[i] for i in anchors]))
+        want = {
+            i: by_id[i].chain.fader_db + targets[i] + offset - heard[i]
+            for i in live
+            if i not in fixed
+        }
+        if not want:
+            break
         # keep the relations when a fader would leave its range: move everything together
-        room = hi - max(want.values())
+        room = hi - max(want.values()) if not fixed else math.inf
         moved = 0.0
-        for i in live:
-            new = max(lo, want[i] + min(0.0, room))
+        for i in want:
+            new = min(hi, max(lo, want[i] + min(0.0, room)))
             moved = max(moved, abs(new - by_id[i].chain.fader_db))
             by_id[i].chain.fader_db = new
         if moved < 0.02:
             break
     shift = mix_lufs - model.mix_lufs()
-    if ids and math.isfinite(shift):
+    if ids and math.isfinite(shift) and not fixed:
         shift = min(shift, hi - max(by_id[i].chain.fader_db for i in ids))
         for i in ids:
             by_id[i].chain.fader_db = min(hi, max(lo, by_id[i].chain.fader_db + shift))
     return {i: round(by_id[i].chain.fader_db, 2) for i in ids}
 
 
-def suggest_balance(session: Session, bands: Mapping[str, BandFrames]) -> list[Suggestion]:
-    """Fader suggestions for a balanced rough mix (see the module docstring)."""
+def suggest_balance(
+    session: Session, bands: Mapping[str, BandFrames], fixed: frozenset[str] = frozenset()
+) -> list[Suggestion]:
+    """Fader suggestions for a balanced rough mix (see the module docstring); the faders of
+    ``fixed`` tracks are held and the rest balanced around them."""
     if not bands:
         return []
     lead = find_lead(session, bands)
     targets = targets_lu(session, lead)
-    faders = solve_faders(session, bands, targets)
+    faders = solve_faders(session, bands, targets, fixed=fixed)
     trial = copy.deepcopy(session)
     for t in trial.tracks:
         if t.id in faders:

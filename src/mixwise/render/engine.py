@@ -308,6 +308,36 @@ class _TrackProc:
             for r in track.regions
         ]
         self.audible = self.fader > 0 or bool(self.sends)
+        #: fader automation: (start, end, ramp) in samples and the move in dB
+        self.automation = [
+            (
+                round(a.start_s * sample_rate),
+                round(a.end_s * sample_rate),
+                max(1, round(a.ramp_ms * sample_rate / 1000.0)),
+                a.gain_db,
+            )
+            for a in c.automation
+            if a.gain_db != 0.0
+        ]
+        self._start = 0
+
+    def _automation(self, start: int, n: int) -> np.ndarray | None:
+        """The fader automation's linear gain for session samples [start, start+n), or None.
+
+        Each move ramps in dB along a raised cosine ``ramp`` samples long, centred on each
+        edge of its range; overlapping moves add in dB."""
+        if not self.automation:
+            return None
+        db = None
+        idx = np.arange(start, start + n, dtype=np.float64)
+        for s0, s1, ramp, gain_db in self.automation:
+            if s1 + ramp / 2 <= start or s0 - ramp / 2 >= start + n:
+                continue
+            rise = np.clip((idx - (s0 - ramp / 2)) / ramp, 0.0, 1.0)
+            fall = np.clip(((s1 + ramp / 2) - idx) / ramp, 0.0, 1.0)
+            w = np.minimum(0.5 - 0.5 * np.cos(np.pi * rise), 0.5 - 0.5 * np.cos(np.pi * fall))
+            db = w * gain_db if db is None else db + w * gain_db
+        return None if db is None else np.power(10.0, db / 20.0)
 
     def _read(self, start: int, n: int) -> np.ndarray:
         """Source samples for session samples [start, start+n), delayed; zeros outside."""
@@ -345,6 +375,7 @@ class _TrackProc:
     def prepare(self, start: int, n: int, lanes: np.ndarray) -> None:
         """Stage 1: the delayed, trimmed, region-edited source for session samples
         [start, start+n), written into this track's rows of the lane buffer."""
+        self._start = start
         if not self.audible:
             lanes[self.lanes, :n] = 0.0
             return
@@ -368,6 +399,9 @@ class _TrackProc:
             out = placed * self.fader
         else:  # the fader folds into the same pass
             out = placed = place(x, pan=self.pan, width=self.width, gain=self.fader, gains=gains)
+        moves = self._automation(self._start, n)
+        if moves is not None:
+            out = out * moves
         sends = [(bus, (placed if pre else out) * level) for bus, level, pre in self.sends]
         return out, sends
 

@@ -152,19 +152,75 @@ def propose(session: Session, s: Suggestion) -> Proposal:
     return p
 
 
-def apply_proposal(session: Session, number: int, *, source: str = "auto") -> HistoryEntry:
-    """Apply pending proposal ``number``: set its value, record it in the history, mark it."""
+def find_proposal(session: Session, number: int) -> Proposal:
+    """Proposal ``number`` of ``session`` (SessionError when there is none)."""
     for p in session.proposals:
         if p.number == number:
-            if p.status != "pending":
-                raise SessionError(f"proposal {number} is already {p.status}")
-            fields = p.model_dump(include=set(Change.model_fields))
-            entry = apply_suggestion(
-                session, Suggestion(**fields, confidence=p.confidence), source=source
-            )
-            p.status = "applied"
-            return entry
+            return p
     raise SessionError(f"there is no proposal {number}")
+
+
+def apply_proposal(
+    session: Session, number: int, *, source: str = "auto", amount_pct: float = 100.0
+) -> HistoryEntry:
+    """Apply pending proposal ``number``: set its value (``amount_pct`` % of the way from the
+    current value, see :func:`mixwise.assist.control.blend`), record it in the history with the
+    proposal's number, and mark it applied."""
+    from mixwise.assist.control import blend
+
+    p = find_proposal(session, number)
+    if p.status != "pending":
+        raise SessionError(f"proposal {number} is already {p.status}")
+    if not 0.0 <= amount_pct <= 100.0:
+        raise SessionError(f"amount {amount_pct} % is outside 0-100 %")
+    fields = p.model_dump(include=set(Change.model_fields))
+    if amount_pct < 100.0:
+        current = _plain(get_parameter(session, p.parameter))
+        fields["new"] = blend(current, p.new, amount_pct / 100.0, p.parameter)
+        fields["reason"] = f"{p.reason} ({amount_pct:.0f} % of the suggested move)"
+    entry = apply_suggestion(session, Suggestion(**fields, confidence=p.confidence), source=source)
+    entry.evidence = {**entry.evidence, "proposal": number}
+    p.status = "applied"
+    return entry
+
+
+def reject_proposal(session: Session, number: int) -> Proposal:
+    """Mark pending proposal ``number`` rejected (nothing changes; it stays listed)."""
+    p = find_proposal(session, number)
+    if p.status != "pending":
+        raise SessionError(f"proposal {number} is already {p.status}")
+    p.status = "rejected"
+    return p
+
+
+def undo(session: Session, count: int = 1) -> list[HistoryEntry]:
+    """Undo the last ``count`` changes in the history, newest first: each parameter gets its
+    old value back and leaves the history; a change that came from a proposal makes that
+    proposal pending again. Returns the undone entries. A change that added or removed
+    something the session cannot simply set back (a bus) is refused with SessionError, and
+    nothing is undone."""
+    if count < 1:
+        return []
+    if count > len(session.history):
+        raise SessionError(
+            f"cannot undo {count} change(s): the history holds {len(session.history)}"
+        )
+    entries = session.history[-count:][::-1]
+    trial = session.model_copy(deep=True)
+    for e in entries:
+        try:
+            set_parameter(trial, e.parameter, e.old)
+        except SessionError as err:
+            raise SessionError(f"cannot undo {e.parameter} ({e.reason}): {err}") from None
+    for e in entries:
+        set_parameter(session, e.parameter, e.old)
+        number = e.evidence.get("proposal") if isinstance(e.evidence, dict) else None
+        if number is not None:
+            for p in session.proposals:
+                if p.number == number and p.status == "applied":
+                    p.status = "pending"
+    del session.history[-count:]
+    return entries
 
 
 def _plain(value: Any) -> Any:
