@@ -263,6 +263,12 @@ def test_comments_survive_save_and_load_and_import_from_csv_and_json(stems, tmp_
         (3.5, None, "nice fill", ""),
         (4.0, None, "end too abrupt", ""),
     ]
+    # they survive a new mix into the same folder and are listed in the report
+    s = mix(stems, out, "--tasks", "gain")
+    assert [m.text for m in s.markers if m.kind == "comment"] == [g[2] for g in got]
+    report = json.loads((out / "report.json").read_text())
+    assert [c["text"] for c in report["comments"]] == [g[2] for g in got]
+    assert "vocal too quiet here" in (out / "report.html").read_text()
     # a comment after the end of the song, and a broken import, are refused with one line
     assert main(["comment", str(path), "9:00", "too late"]) == 1
     (tmp_path / "bad.csv").write_text("time,text\nsoon,hmm\n")

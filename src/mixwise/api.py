@@ -463,6 +463,7 @@ def mix_folder(
     policy = Policy(intent)
     if previous is not None:
         _carry_locked(previous, session, policy)
+        session.markers = [m.model_copy() for m in previous.markers]  # comments persist
     decided = None
     if intent.level != "manual":
         chosen = tuple(intent.tasks) if intent.tasks is not None else ALL_TASKS
@@ -960,7 +961,27 @@ def build_report(outcome: MixOutcome) -> dict[str, object]:
         "mix_mono": _mix_mono(outcome),
         "checks": _checks(outcome),
         "plots": _plots(outcome),
+        "intent": s.intent.model_dump(mode="json"),
+        "held": [
+            {
+                "task": h.task,
+                "target": h.target,
+                "parameter": h.parameter,
+                "new": _plain_value(h.new),
+                "unit": h.unit,
+                "lock": lock,
+            }
+            for h, lock in (outcome.automix.held if outcome.automix is not None else [])
+        ],
+        "proposals": [p.model_dump(mode="json") for p in s.proposals if p.status == "pending"],
+        "comments": [m.model_dump(mode="json") for m in s.markers if m.kind == "comment"],
     }
+
+
+def _plain_value(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
 
 
 def _checks(outcome: MixOutcome) -> dict[str, object]:

@@ -85,6 +85,8 @@ def render_html(report: dict[str, Any]) -> str:
         _section(_header, report),
         _section(_plots_section, report),
         _section(_checks_section, report),
+        _section(_control_section, report),
+        _section(_comments_section, report),
         _section(_track_moves_section, report),
         _section(_other_moves_section, report),
         _section(_problems_section, report),
@@ -1375,6 +1377,79 @@ def _problem_items(report: dict[str, Any]) -> list[tuple[str, str]]:
     for w in _list(_dig(report, "mix_mono", "warnings")):
         items.append(("mono", str(w)))
     return items
+
+
+def _control_section(report: dict[str, Any]) -> str:
+    """The level of automation, the locks and what they held, the amounts, and the
+    suggestions waiting for a decision (an assist run)."""
+    intent = _dict(report.get("intent"))
+    held = [h for h in _list(report.get("held")) if isinstance(h, dict)]
+    pending = [p for p in _list(report.get("proposals")) if isinstance(p, dict)]
+    if not intent and not held and not pending:
+        return ""
+    facts = [f"Level: <b>{_esc(intent.get('level') or 'auto')}</b>"]
+    if intent.get("tasks"):
+        facts.append("tasks: " + _esc(", ".join(str(t) for t in _list(intent.get("tasks")))))
+    amounts = _dict(intent.get("amount_pct"))
+    if amounts:
+        facts.append(
+            "amounts: " + _esc(", ".join(f"{k} {fmt_number(v)} %" for k, v in amounts.items()))
+        )
+    locks = _list(intent.get("locks"))
+    if locks:
+        facts.append("locks: " + ", ".join(f"<code>{_esc(lk)}</code>" for lk in locks))
+    parts = [f"<p>{' · '.join(facts)}</p>"]
+    if held:
+        rows = "".join(
+            f"<tr><td>{_esc(h.get('target'))}</td>"
+            f"<td>{_esc(short_parameter(h.get('parameter')))}</td>"
+            f"<td>{_esc(_held_value(h))}</td>"
+            f"<td><code>{_esc(h.get('lock'))}</code></td></tr>"
+            for h in held
+        )
+        parts.append(
+            '<h3>Held by your locks</h3><table class="problems-table"><thead><tr><th>Track</th>'
+            "<th>Parameter</th><th>Would have been</th><th>Lock</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    if pending:
+        rows = "".join(
+            f"<tr><td>#{_esc(p.get('number'))}</td><td>{_esc(p.get('task'))}</td>"
+            f"<td>{_esc(p.get('target'))}</td><td>{_change(p)}</td>"
+            f"<td>{_esc(p.get('reason'))}</td></tr>"
+            for p in pending
+        )
+        parts.append(
+            f"<h3>{len(pending)} suggestion(s) waiting for you</h3>"
+            '<p class="quiet">Apply with <code>mixwise apply SESSION 3 5 7</code>, reject with '
+            "<code>mixwise reject SESSION 4</code>.</p>"
+            '<table class="problems-table"><thead><tr><th>#</th><th>Task</th><th>Track</th>'
+            f"<th>Change</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    return f'<section id="control"><h2>Automation</h2>{"".join(parts)}</section>'
+
+
+def _held_value(h: dict[str, Any]) -> str:
+    unit, parameter = str(h.get("unit") or ""), str(h.get("parameter") or "")
+    return fmt_value(h.get("new"), unit, parameter=parameter)
+
+
+def _comments_section(report: dict[str, Any]) -> str:
+    """Timestamped feedback pinned to the song."""
+    comments = [c for c in _list(report.get("comments")) if isinstance(c, dict)]
+    if not comments:
+        return ""
+    rows = []
+    for c in comments:
+        when = fmt_duration(c.get("time_s"))
+        if c.get("end_s") is not None:
+            when += f"–{fmt_duration(c.get('end_s'))}"
+        who = f' <span class="quiet">({_esc(c.get("author"))})</span>' if c.get("author") else ""
+        rows.append(f"<tr><td>{_esc(when)}</td><td>{_esc(c.get('text'))}{who}</td></tr>")
+    return (
+        '<section id="comments"><h2>Comments</h2>'
+        f'<table class="problems-table"><tbody>{"".join(rows)}</tbody></table></section>'
+    )
 
 
 def _problems_section(report: dict[str, Any]) -> str:
