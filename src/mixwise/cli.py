@@ -561,7 +561,7 @@ def analyze(
 
 
 # the commands of the other modules register themselves on ``app``
-from mixwise import cli_control  # noqa: E402, F401
+from mixwise import cli_control, cli_more  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> int:
