@@ -33,6 +33,7 @@ from mixwise.analysis.meters import Meters, measure
 from mixwise.analysis.spectrum import BandFrames, band_frames
 from mixwise.assist.automix import TASKS as AUTOMIX_TASKS
 from mixwise.assist.automix import AutomixResult, automix
+from mixwise.assist.control import Policy
 from mixwise.errors import MixwiseError, NothingToMixError
 from mixwise.io.audio import (
     FileProblem,
@@ -432,8 +433,6 @@ def mix_folder(
     ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master (default -14 / -1).
     Raises :class:`NothingToMixError` when no stem is usable.
     """
-    from mixwise.assist.control import Policy
-
     out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
     previous = _previous_session(out / "session.json")
     intent = _intent(
@@ -468,23 +467,43 @@ def mix_folder(
     if intent.level != "manual":
         chosen = tuple(intent.tasks) if intent.tasks is not None else ALL_TASKS
         work = session.model_copy(deep=True) if intent.level == "assist" else session
-        if "prep" in chosen:
-            _apply_prep_fixes(work, policy)
-        decided = automix(
-            work,
-            {tid: a.bands for tid, a in prep.analyses.items()},
-            prep.meters,
-            {tid: a.features for tid, a in prep.analyses.items()},
-            {tid: a.features.get("active_share", 1.0) for tid, a in prep.analyses.items()},
-            tasks=tuple(t for t in chosen if t != "prep"),
-            target_lufs=tgt,
-            ceiling_dbtp=ceil,
-            policy=policy,
-        )
+        decided = decide(prep, work, tasks=chosen, policy=policy)
         if intent.level == "assist":
             _propose_all(session, decided.applied)
     return _render_and_report(
         session, prep.load, out, prep.meters, prep.sources(), options, progress, decided
+    )
+
+
+def decide(
+    prep: Prepared,
+    session: Session | None = None,
+    *,
+    tasks: tuple[str, ...] | None = None,
+    policy: Policy | None = None,
+) -> AutomixResult:
+    """The decisions of a mix, applied to ``session`` (default: ``prep.session``) in place:
+    the editing fixes (task ``prep``), then the automatic mix's ``tasks`` (default: all),
+    through ``policy`` (locks and amounts). The master target comes from
+    ``session.master`` (set it first). Nothing is rendered."""
+    from mixwise.assist.control import Policy
+
+    session = prep.session if session is None else session
+    policy = policy or Policy(session.intent)
+    chosen = ALL_TASKS if tasks is None else tasks
+    if "prep" in chosen:
+        _apply_prep_fixes(session, policy)
+    target = session.master.target_lufs if session.master.target_lufs is not None else -14.0
+    return automix(
+        session,
+        {tid: a.bands for tid, a in prep.analyses.items()},
+        prep.meters,
+        {tid: a.features for tid, a in prep.analyses.items()},
+        {tid: a.features.get("active_share", 1.0) for tid, a in prep.analyses.items()},
+        tasks=tuple(t for t in chosen if t != "prep"),
+        target_lufs=target,
+        ceiling_dbtp=session.master.limiter.ceiling_dbtp,
+        policy=policy,
     )
 
 
@@ -550,7 +569,7 @@ def _locked_role_map(previous: Session | None) -> dict[str, str] | None:
     return roles or None
 
 
-def _carry_locked(previous: Session, session: Session, policy: object) -> None:
+def _carry_locked(previous: Session, session: Session, policy: Policy) -> None:
     """Give every locked parameter of ``session`` the value the user left in ``previous``."""
     from mixwise.session.edit import get_parameter, set_parameter
 
@@ -560,18 +579,18 @@ def _carry_locked(previous: Session, session: Session, policy: object) -> None:
             continue
         for name in type(t.chain).model_fields:
             path = f"tracks[{t.id}].chain.{name}"
-            if policy.holds_parameter(session, path):  # type: ignore[attr-defined]
+            if policy.holds_parameter(session, path):
                 try:
                     set_parameter(session, path, get_parameter(previous, path))
                 except MixwiseError as err:
                     log.warning("lock on %s: %s", path, err)
     for name in type(session.master).model_fields:
         path = f"master.{name}"
-        if policy.holds_parameter(session, path):  # type: ignore[attr-defined]
+        if policy.holds_parameter(session, path):
             set_parameter(session, path, get_parameter(previous, path))
 
 
-def _apply_prep_fixes(session: Session, policy: object) -> None:
+def _apply_prep_fixes(session: Session, policy: Policy) -> None:
     """Apply the pending editing fixes (silence trims, click repairs, phase) the policy allows."""
     from mixwise.session.edit import apply_suggestion
 
@@ -580,9 +599,9 @@ def _apply_prep_fixes(session: Session, policy: object) -> None:
             continue
         s = Suggestion(**p.model_dump(include=set(Change.model_fields)), confidence=p.confidence)
         s = Suggestion(**{**s.__dict__, "task": "prep"}) if s.task not in ALL_TASKS else s
-        if policy.lock_for(session, s) is not None:  # type: ignore[attr-defined]
+        if policy.lock_for(session, s) is not None:
             continue
-        scaled = policy.scale(session, s)  # type: ignore[attr-defined]
+        scaled = policy.scale(session, s)
         if scaled is None:
             continue
         if scaled is s:

@@ -119,8 +119,8 @@ def variations(
         outcome = make_variations(
             stems_dir, dest, n=n, seed=seed, target_lufs=target, progress=progress
         )
-    for v in outcome.variations:
-        out.print(f"  {escape(v.folder.name):<24} {escape(v.description)}")
+    for line in outcome.summary_lines():
+        out.print(escape(line))
     for w in outcome.warnings:
         err.print(f"[yellow]warning[/]: {escape(w)}")
     out.print(f"Listening page: {escape(str(dest / 'variations.html'))}")
