@@ -301,3 +301,19 @@ def test_fader_automation_moves_the_level_over_its_range_only(tmp_path):
     assert level(0.2, 0.9) == pytest.approx(0.0, abs=0.01)
     assert level(1.1, 1.9) == pytest.approx(6.0, abs=0.01)
     assert level(2.1, 2.9) == pytest.approx(0.0, abs=0.01)
+
+
+def test_tweak_and_a_comment_as_a_request_change_the_session(stems, tmp_path, capsys):
+    out = tmp_path / "o"
+    before = mix(stems, out, "--tasks", "gain,balance")
+    path = str(out / "session.json")
+    assert main(["tweak", path, "bass a bit louder, florp the zorp"]) == 0
+    s = load_session(out / "session.json")
+    assert s.track("bass").chain.fader_db > before.track("bass").chain.fader_db + 0.4
+    assert s.history[-1].source == "user" and s.history[-1].task == "tweak"
+    assert "did not understand 'florp the zorp'" in capsys.readouterr().err
+    assert main(["tweak", path, "florp the zorp"]) == 1
+    assert load_session(out / "session.json") == s  # nothing changed
+    assert main(["comment", path, "0:01-0:03", "keys louder here", "--apply"]) == 0
+    (ramp,) = load_session(out / "session.json").track("keys").chain.automation
+    assert (ramp.start_s, ramp.end_s) == (1.0, 3.0) and ramp.gain_db > 0
