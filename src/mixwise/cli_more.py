@@ -231,6 +231,6 @@ def studio(
     """Open the mixwise studio, a local web app: drop stems, press "Mix it", listen, adjust,
     accept or reject suggestions, compare with a reference, download the master and DAW
     sessions."""
-    from mixwise.studio.server import run_studio
+    from mixwise.studio import run_studio
 
     run_studio(stems_dir, host=host, port=port, open_browser=not no_browser, workspace=workspace)
