@@ -96,6 +96,8 @@ class MixOutcome:
     session_path: Path | None = None
     automix: AutomixResult | None = None
     html_report_path: Path | None = None
+    #: distance to the reference before and after matching (``mix --reference``)
+    reference: dict[str, object] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,15 +466,109 @@ def mix_folder(
         _carry_locked(previous, session, policy)
         session.markers = [m.model_copy() for m in previous.markers]  # comments persist
     decided = None
+    reference_profile = None
+    chosen = tuple(intent.tasks) if intent.tasks is not None else ALL_TASKS
+    steer = intent.reference is not None and "master" in chosen and intent.level != "manual"
+    if steer:
+        from mixwise.analysis.compare import load_profile
+
+        reference_profile = load_profile(intent.reference, sample_rate=session.sample_rate)
     if intent.level != "manual":
-        chosen = tuple(intent.tasks) if intent.tasks is not None else ALL_TASKS
         work = session.model_copy(deep=True) if intent.level == "assist" else session
         decided = decide(prep, work, tasks=chosen, policy=policy)
         if intent.level == "assist":
+            if reference_profile is not None and decided.spectrum_after_db is not None:
+                from mixwise.assist.reference import reference_master
+
+                _apply_policy(
+                    work,
+                    reference_master(
+                        work, decided.spectrum_after_db, decided.centres_hz, reference_profile
+                    ),
+                    policy,
+                    decided,
+                )
             _propose_all(session, decided.applied)
-    return _render_and_report(
+    outcome = _render_and_report(
         session, prep.load, out, prep.meters, prep.sources(), options, progress, decided
     )
+    if reference_profile is not None and intent.level != "assist" and decided is not None:
+        outcome = _match_reference(outcome, prep, reference_profile, policy, options, progress)
+    return outcome
+
+
+#: Closed-loop rounds of the reference tone match (render, measure, refit the master EQ).
+REFERENCE_ROUNDS = 2
+
+
+def _apply_policy(
+    session: Session, suggestions: list[Suggestion], policy: Policy, result: AutomixResult
+) -> None:
+    """Apply ``suggestions`` as the automatic mix does: locks hold, amounts scale."""
+    from mixwise.session.edit import apply_suggestion
+
+    for s in suggestions:
+        lock = policy.lock_for(session, s)
+        if lock is not None:
+            result.held.append((s, lock))
+            continue
+        scaled = policy.scale(session, s)
+        if scaled is not None:
+            apply_suggestion(session, scaled)
+            result.applied.append(scaled)
+
+
+def _match_reference(
+    outcome: MixOutcome,
+    prep: Prepared,
+    reference: object,
+    policy: Policy,
+    options: RenderOptions | None,
+    progress: Progress | None,
+) -> MixOutcome:
+    """Steer the rendered mix toward the reference: master EQ and compression from the
+    measured mix, stereo width of the stereo tracks, then :data:`REFERENCE_ROUNDS` rounds of
+    refitting the master EQ on the rendered master. The report gets the distance to the
+    reference before and after."""
+    from mixwise.analysis.compare import compare, load_profile
+    from mixwise.assist.reference import (
+        reference_master,
+        reference_width,
+        refine_reference_master,
+    )
+
+    session, decided = outcome.session, outcome.automix
+    assert decided is not None
+    mix_p = load_profile(outcome.render.mix_path)  # type: ignore[arg-type]
+    before = compare(load_profile(outcome.render.master_path), reference)  # type: ignore[arg-type]
+    moves = reference_master(session, mix_p.bands_db, mix_p.centres_hz, reference, mix=mix_p)
+    audio = {tid: a for tid, a in prep.sources().items() if isinstance(a, np.ndarray)}
+    if audio:
+        moves += reference_width(session, audio, reference, mix=mix_p)
+    _apply_policy(session, moves, policy, decided)
+    sources = prep.sources()
+    outcome = _render_and_report(
+        session, prep.load, outcome.out_dir, prep.meters, sources, options, progress, decided
+    )
+    for _ in range(REFERENCE_ROUNDS):
+        master_p = load_profile(outcome.render.master_path)  # type: ignore[arg-type]
+        moves = refine_reference_master(session, master_p, reference)
+        if not moves:
+            break
+        _apply_policy(session, moves, policy, decided)
+        outcome = _render_and_report(
+            session, prep.load, outcome.out_dir, prep.meters, sources, options, progress, decided
+        )
+    after = compare(load_profile(outcome.render.master_path), reference)  # type: ignore[arg-type]
+    outcome.reference = {
+        "path": str(session.intent.reference),
+        "tonal_distance_before_db": round(before.tonal_distance_db, 2),
+        "tonal_distance_after_db": round(after.tonal_distance_db, 2),
+        "before": before.sentences(),
+        "after": after.sentences(),
+    }
+    outcome.report_path = write_report(outcome)
+    return outcome
 
 
 def decide(
@@ -994,6 +1090,7 @@ def build_report(outcome: MixOutcome) -> dict[str, object]:
         ],
         "proposals": [p.model_dump(mode="json") for p in s.proposals if p.status == "pending"],
         "comments": [m.model_dump(mode="json") for m in s.markers if m.kind == "comment"],
+        "reference": outcome.reference,
     }
 
 

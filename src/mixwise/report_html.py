@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 __all__ = ["render_html"]
@@ -86,6 +87,7 @@ def render_html(report: dict[str, Any]) -> str:
         _section(_plots_section, report),
         _section(_checks_section, report),
         _section(_control_section, report),
+        _section(_reference_section, report),
         _section(_comments_section, report),
         _section(_track_moves_section, report),
         _section(_other_moves_section, report),
@@ -1427,6 +1429,29 @@ def _control_section(report: dict[str, Any]) -> str:
             f"<th>Change</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>"
         )
     return f'<section id="control"><h2>Automation</h2>{"".join(parts)}</section>'
+
+
+def _reference_section(report: dict[str, Any]) -> str:
+    """How far the master is from the reference, before and after matching, in words."""
+    ref = _dict(report.get("reference"))
+    if not ref:
+        return ""
+    before, after = (
+        _number(ref.get("tonal_distance_before_db")),
+        _number(ref.get("tonal_distance_after_db")),
+    )
+
+    def items(key: str) -> str:
+        return "".join(f"<li>{_esc(x)}</li>" for x in _list(ref.get(key))) or "<li>matches</li>"
+
+    return (
+        '<section id="reference"><h2>Against the reference</h2>'
+        f"<p>{_esc(Path(str(ref.get('path') or '')).name)}: tonal distance (mean third-octave "
+        f"difference, 40 Hz–16 kHz, loudness-matched) <b>{fmt_number(before, ' dB')}</b> before "
+        f"matching, <b>{fmt_number(after, ' dB')}</b> after.</p>"
+        f"<h3>Before</h3><ul>{items('before')}</ul><h3>After</h3><ul>{items('after')}</ul>"
+        "</section>"
+    )
 
 
 def _held_value(h: dict[str, Any]) -> str:

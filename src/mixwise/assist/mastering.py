@@ -159,28 +159,17 @@ def fit_eq(mix_bands_db: np.ndarray, centres_hz: np.ndarray, sample_rate: int) -
     The wanted correction is minus the deviation smoothed over about an octave and a half
     (:data:`SMOOTHING`), limited to +-:data:`MAX_EQ_DB`; bands more than :data:`MISSING_DB`
     below the target are left out rather than boosted. Gains, frequencies and Qs are fitted
-    by bounded least squares on the bands' real responses, with a free overall offset (the
-    loudness target sets the level anyway) and a cost per dB of gain (:data:`L1_WEIGHT`);
-    bands under the minimum are dropped and the rest refitted.
+    by :func:`fit_bands`.
     """
-    from scipy.optimize import least_squares
-
     c = np.asarray(centres_hz, float)
     dev = deviation_db(mix_bands_db, c)
     use = _in(c, FIT_RANGE_HZ) & np.isfinite(dev) & (dev > -MISSING_DB)
     if use.sum() < 6:
         return []
-    fc, want = c[use], np.clip(-_smooth(dev[use]), -MAX_EQ_DB, MAX_EQ_DB)
-    # the extremes count half: little music lives there and speakers differ most
-    weight = np.where((fc < 40.0) | (fc > 12500.0), 0.5, 1.0)
-    layout = list(EQ_LAYOUT)
-    while layout:
-        bands = _fit(layout, fc, want, weight, sample_rate, least_squares)
-        keep = [i for i, b in enumerate(bands) if abs(b.gain_db) >= MIN_BAND_DB]
-        if len(keep) == len(layout):
-            break
-        layout = [layout[i] for i in keep]
-    else:
+    want = np.full(c.shape, np.nan)
+    want[use] = np.clip(-smooth_db(dev[use]), -MAX_EQ_DB, MAX_EQ_DB)
+    bands = fit_bands(want, c, sample_rate, layout=EQ_LAYOUT)
+    if not bands:
         return []
     after = np.asarray(mix_bands_db, float) + eq_response_db(bands, c, sample_rate)
     if tonal_distance_db(after, c) >= tonal_distance_db(mix_bands_db, c) - 0.05:
@@ -188,24 +177,91 @@ def fit_eq(mix_bands_db: np.ndarray, centres_hz: np.ndarray, sample_rate: int) -
     return bands
 
 
-def _smooth(values: np.ndarray) -> np.ndarray:
-    k = np.asarray(SMOOTHING) / sum(SMOOTHING)
+def fit_bands(
+    want_db: np.ndarray,
+    centres_hz: np.ndarray,
+    sample_rate: int,
+    *,
+    layout: Sequence[tuple[str, float, float, float, float]],
+    max_gain_db: float = MAX_EQ_DB,
+    min_band_db: float = MIN_BAND_DB,
+    l1_weight: float = L1_WEIGHT,
+    weight: np.ndarray | None = None,
+    max_evaluations: int | None = None,
+) -> list[EQBand]:
+    """RBJ bands, one per ``layout`` entry ``(type, lowest Hz, highest Hz, lowest Q, highest
+    Q)``, whose summed response at ``centres_hz`` (Hz) follows ``want_db`` (dB per band; NaN
+    = no wish) up to a free overall offset (the loudness target sets the level anyway).
+
+    Gains (within +-``max_gain_db``), frequencies and Qs are fitted by bounded least squares
+    on the bands' real responses, with a cost per dB of gain (``l1_weight``, in squared-dB
+    units of the band residuals); bands under ``min_band_db`` are dropped and the rest
+    refitted. ``weight`` (per band) defaults to 1, and 0.5 below 40 Hz and above 12.5 kHz
+    (little music lives there and speakers differ most). ``max_evaluations`` caps the
+    least-squares evaluations of each fit (scipy's default when ``None``). Returns ``[]`` when
+    no band stays.
+    """
+    from scipy.optimize import least_squares
+
+    c = np.asarray(centres_hz, float)
+    w = np.asarray(want_db, float)
+    use = np.isfinite(w)
+    if use.sum() < 3:
+        return []
+    fc, want = c[use], w[use]
+    if weight is None:
+        wt = np.where((fc < 40.0) | (fc > 12500.0), 0.5, 1.0)
+    else:
+        wt = np.asarray(weight, float)[use]
+    layout = list(layout)
+    while layout:
+        bands = _fit(
+            layout,
+            fc,
+            want,
+            wt,
+            sample_rate,
+            least_squares,
+            max_gain_db,
+            l1_weight,
+            max_evaluations,
+        )
+        keep = [i for i, b in enumerate(bands) if abs(b.gain_db) >= min_band_db]
+        if len(keep) == len(layout):
+            return bands
+        layout = [layout[i] for i in keep]
+    return []
+
+
+def smooth_db(values: np.ndarray, kernel: Sequence[float] = SMOOTHING) -> np.ndarray:
+    """``values`` smoothed with the symmetric ``kernel`` (normalised), edges held."""
+    k = np.asarray(kernel, float) / float(sum(kernel))
     h = len(k) // 2
-    return np.convolve(np.pad(values, h, mode="edge"), k, mode="valid")
+    return np.convolve(np.pad(np.asarray(values, float), h, mode="edge"), k, mode="valid")
 
 
-def _fit(layout, fc, want, weight, sample_rate, least_squares) -> list[EQBand]:
+def _fit(
+    layout,
+    fc,
+    want,
+    weight,
+    sample_rate,
+    least_squares,
+    max_gain_db=MAX_EQ_DB,
+    l1=L1_WEIGHT,
+    max_nfev=None,
+) -> list[EQBand]:
     x0, lo, hi = [0.0], [-10.0], [10.0]  # overall offset first
     for _, f_lo, f_hi, q_lo, q_hi in layout:
         f0 = math.sqrt(f_lo * f_hi)
         g0 = float(np.interp(math.log(f0), np.log(fc), want))
         x0 += [
             math.log(f0),
-            float(np.clip(g0, -0.9 * MAX_EQ_DB, 0.9 * MAX_EQ_DB)),
+            float(np.clip(g0, -0.9 * max_gain_db, 0.9 * max_gain_db)),
             0.5 * (q_lo + q_hi),
         ]
-        lo += [math.log(f_lo), -MAX_EQ_DB, q_lo]
-        hi += [math.log(f_hi), MAX_EQ_DB, q_hi]
+        lo += [math.log(f_lo), -max_gain_db, q_lo]
+        hi += [math.log(f_hi), max_gain_db, q_hi]
 
     def bands_of(x) -> list[EQBand]:
         return [
@@ -213,11 +269,34 @@ def _fit(layout, fc, want, weight, sample_rate, least_squares) -> list[EQBand]:
             for i, (kind, *_rest) in enumerate(layout)
         ]
 
-    def residual(x) -> np.ndarray:
-        r = weight * (eq_response_db(bands_of(x), fc, sample_rate) - want - x[0])
-        return np.concatenate([r, np.sqrt(L1_WEIGHT * np.abs(np.asarray(x[2::3])))])
+    kinds = [kind for kind, *_rest in layout]
+    z1 = np.exp(-2j * np.pi * fc / sample_rate)
+    z2 = z1 * z1
 
-    sol = least_squares(residual, np.array(x0), bounds=(np.array(lo), np.array(hi)))
+    def response_db(x) -> np.ndarray:
+        # the bands' cookbook responses at fc, evaluated directly (the fit asks thousands of
+        # times; identical to eq_response_db of bands_of(x))
+        total = np.zeros(fc.shape)
+        for i, kind in enumerate(kinds):
+            f = min(math.exp(x[1 + 3 * i]), 0.49 * sample_rate)
+            b0, b1, b2, _, a1, a2 = rbj_biquad(
+                kind, f, sample_rate, gain_db=x[2 + 3 * i], q=x[3 + 3 * i]
+            )[0]
+            num = np.abs(b0 + b1 * z1 + b2 * z2) ** 2
+            den = np.abs(1.0 + a1 * z1 + a2 * z2) ** 2
+            total += 10.0 * np.log10(np.maximum(num, 1e-300) / np.maximum(den, 1e-300))
+        return total
+
+    def residual(x) -> np.ndarray:
+        r = weight * (response_db(x) - want - x[0])
+        return np.concatenate([r, np.sqrt(l1 * np.abs(np.asarray(x[2::3])))])
+
+    sol = least_squares(
+        residual,
+        np.array(x0),
+        bounds=(np.array(lo), np.array(hi)),
+        max_nfev=max_nfev,
+    )
     return [
         EQBand(
             type=b.type,
