@@ -317,3 +317,26 @@ def test_tweak_and_a_comment_as_a_request_change_the_session(stems, tmp_path, ca
     assert main(["comment", path, "0:01-0:03", "keys louder here", "--apply"]) == 0
     (ramp,) = load_session(out / "session.json").track("keys").chain.automation
     assert (ramp.start_s, ramp.end_s) == (1.0, 3.0) and ramp.gain_db > 0
+
+
+def test_a_genre_profile_shifts_balance_space_and_dynamics(stems, auto, tmp_path):
+    hh = mix(stems, tmp_path / "hh", "--profile", "hiphop")
+    jazz = mix(stems, tmp_path / "jazz", "--profile", "jazz")
+    assert hh.intent.profile == "hiphop"
+
+    def rel(s: Session, tid: str) -> float:
+        return s.track(tid).chain.fader_db - s.track("lead-vox").chain.fader_db
+
+    # bass forward by about the profile's +2.5 LU against the lead
+    assert rel(hh, "bass") - rel(auto, "bass") == pytest.approx(2.5, abs=1.0)
+    # drier: the vocal's reverb send about 4 dB lower
+    send = {s.bus: s.level_db for s in auto.track("lead-vox").chain.sends}
+    send_hh = {s.bus: s.level_db for s in hh.track("lead-vox").chain.sends}
+    assert send_hh["reverb"] - send["reverb"] == pytest.approx(-4.0, abs=0.5)
+    # jazz compresses half as much: each ratio half way to 1:1 on the ratio's log scale
+    for t in auto.tracks:
+        full = t.chain.compressor
+        if full.enabled:
+            got = jazz.track(t.id).chain.compressor.ratio
+            assert got == pytest.approx(math.sqrt(full.ratio), rel=0.02)
+    assert main(["mix", str(stems), "-o", str(tmp_path / "x"), "--profile", "polka", "-q"]) == 1

@@ -416,6 +416,7 @@ def mix_folder(
     amounts: Mapping[str, float] | None = None,
     locks: list[str] | None = None,
     reference: str | os.PathLike[str] | None = None,
+    profile: str | None = None,
 ) -> MixOutcome:
     """Mix a folder of stems at a level of automation: prepare (load, measure, label,
     organise), decide (the editing fixes and :func:`mixwise.assist.automix.automix`), render,
@@ -433,6 +434,8 @@ def mix_folder(
     written (or, on a first run, the plain unity mix). ``amounts`` are percentages per task and
     ``"all"``. Locked parameters keep the values they have in the earlier ``OUT/session.json``.
     ``target_lufs`` (LUFS) and ``ceiling_dbtp`` (dBTP) set the master (default -14 / -1).
+    ``reference`` (an audio file) steers the mix and master toward it; ``profile`` names a
+    genre profile (:mod:`mixwise.assist.profiles`, ``"none"`` clears it).
     Raises :class:`NothingToMixError` when no stem is usable.
     """
     out = Path(out_dir) if out_dir is not None else default_out_dir(stems_dir)
@@ -446,6 +449,7 @@ def mix_folder(
         target_lufs=target_lufs,
         ceiling_dbtp=ceiling_dbtp,
         reference=reference,
+        profile=profile,
     )
     if intent.level == "manual" and previous is not None:
         return render_session_file(out / "session.json", out, options=options, progress=progress)
@@ -637,6 +641,16 @@ def _intent(base: Intent, **given: object) -> Intent:
     for key in ("target_lufs", "ceiling_dbtp"):
         if given.get(key) is not None:
             data[key] = float(given[key])  # type: ignore[arg-type]
+    if given.get("profile") is not None:
+        from mixwise.assist.profiles import PROFILES
+
+        name = str(given["profile"]).strip().lower()
+        if name in ("none", ""):
+            data["profile"] = None
+        elif name not in PROFILES:
+            raise MixwiseError(f"unknown profile {name!r} (profiles: {', '.join(PROFILES)})")
+        else:
+            data["profile"] = name
     if given.get("reference") is not None:
         data["reference"] = str(Path(given["reference"]).resolve())  # type: ignore[arg-type]
     if data["level"] == "partial" and not data.get("tasks"):

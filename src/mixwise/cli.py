@@ -202,6 +202,14 @@ def mix(
         Path | None,
         typer.Option("--reference", help="A reference track to steer the mix and master toward."),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Genre profile: pop, rock, hiphop, edm, jazz, acoustic (none clears it); shifts "
+            "the balance, tone, space and dynamics targets.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
 ) -> None:
@@ -235,6 +243,7 @@ def mix(
             amounts=_amounts(amount),
             locks=[] if unlock and not lock else (list(lock) if lock else None),
             reference=reference,
+            profile=profile,
         )
     _report(outcome, as_json=as_json)
     if not as_json:
@@ -279,6 +288,8 @@ def _print_level(outcome) -> None:
     line = f"Level: {intent.level}"
     if intent.tasks is not None:
         line += f" (tasks: {', '.join(intent.tasks)})"
+    if intent.profile:
+        line += f", profile {intent.profile}"
     if intent.amount_pct:
         line += "; amounts " + ", ".join(f"{k} {v:.0f} %" for k, v in intent.amount_pct.items())
     out.print(line)

@@ -1397,6 +1397,8 @@ def _control_section(report: dict[str, Any]) -> str:
         facts.append(
             "amounts: " + _esc(", ".join(f"{k} {fmt_number(v)} %" for k, v in amounts.items()))
         )
+    if intent.get("profile"):
+        facts.append(f"profile: {_esc(intent.get('profile'))}")
     locks = _list(intent.get("locks"))
     if locks:
         facts.append("locks: " + ", ".join(f"<code>{_esc(lk)}</code>" for lk in locks))

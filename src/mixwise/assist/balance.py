@@ -102,10 +102,14 @@ def _presence(bf: BandFrames) -> float:
 
 def targets_lu(session: Session, lead: Track | None) -> dict[str, float]:
     """Each track's target (LU relative to the lead) with the reason's wording."""
+    from mixwise.assist.profiles import role_offset_lu
+
     out = {}
     for t in session.tracks:
         out[t.id] = (
-            0.0 if lead is not None and t.id == lead.id else ROLE_TARGET_LU.get(t.role, -3.0)
+            0.0
+            if lead is not None and t.id == lead.id
+            else ROLE_TARGET_LU.get(t.role, -3.0) + role_offset_lu(session, t.role)
         )
     return out
 

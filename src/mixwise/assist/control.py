@@ -68,8 +68,11 @@ class Policy:
     # amounts -------------------------------------------------------------------------------
     def amount(self, task: str) -> float:
         """The share (0-1) of a move of ``task`` that is applied."""
+        from mixwise.assist.profiles import task_amount
+
         pct = self.intent.amount_pct
-        return pct.get("all", 100.0) / 100.0 * pct.get(task, 100.0) / 100.0
+        user = pct.get("all", 100.0) / 100.0 * pct.get(task, 100.0) / 100.0
+        return user * task_amount(self.intent.profile, task)
 
     def scale(self, session: Session, s: Suggestion) -> Suggestion | None:
         """``s`` scaled by its task's amount (``None`` when the amount leaves nothing to do)."""

@@ -54,6 +54,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mixwise.analysis.meters import Meters
+from mixwise.assist.profiles import reverb_offset_lu
 from mixwise.session.edit import Suggestion
 from mixwise.session.model import Bus, Delay, Filter, Reverb, Send, Session, Track
 
@@ -194,7 +195,7 @@ def suggest_space(
                 continue  # set already, by the user or an earlier decision
             pre = idx is not None and t.chain.sends[idx].pre_fader
             cut = density_cut_lu(t.role, act, parts)
-            target = table[t.role] + cut
+            target = table[t.role] + cut + reverb_offset_lu(session)
             duty = duty_correction_db(mt, act)
             send = target - gain - bus.chain.fader_db + duty + (t.chain.fader_db if pre else 0.0)
             send = round(float(np.clip(send, -60.0, 12.0)), 1)

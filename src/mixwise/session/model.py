@@ -332,6 +332,8 @@ class Intent(_Model):
         (``track:vox``), roles (``role:kick``) or tasks (``task:dynamics``).
     target_lufs, ceiling_dbtp : the master target (LUFS integrated, dBTP).
     reference : a reference track (path) the mix and master are steered toward.
+    profile : a genre profile (``pop``, ``rock``, ``hiphop``, ``edm``, ``jazz``, ``acoustic``)
+        that shifts the balance, tone, space and dynamics targets (``assist/profiles.py``).
     """
 
     level: Level = "auto"
@@ -341,6 +343,7 @@ class Intent(_Model):
     target_lufs: Annotated[float, Field(ge=-40.0, le=-3.0)] | None = None
     ceiling_dbtp: Annotated[float, Field(ge=-20.0, le=0.0)] | None = None
     reference: str | None = None
+    profile: str | None = None
 
 
 class Change(_Model):
