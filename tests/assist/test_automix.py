@@ -159,3 +159,27 @@ def test_full_automix_explains_every_move_and_rerenders_bit_identically(song, tm
     assert digest[0] == digest[1]
     y, _ = read_wav(out / "master.wav")
     assert integrated_loudness(y, SR) == pytest.approx(-14.0, abs=0.5)
+
+
+def test_the_mix_model_predicts_the_mix_meters_the_glue_compressor_reads():
+    from mixwise.analysis.meters import measure
+    from mixwise.dsp.pan import to_stereo
+
+    t = np.arange(12 * SR) / SR
+    swell = (0.2 + 0.8 * (np.sin(2 * np.pi * t / 6.0) > 0)).astype(np.float32)  # a 6 s cycle
+    voc = vocal_like(12.0) * swell
+    bass = band_noise(40, 200, 12.0, seed=3, rms=0.1)
+    s, bands = session_of({"v": (voc, "lead_vocal"), "b": (bass, "bass")})
+    s.track("b").chain.fader_db = -4.0
+    raw_peaks = {"v": 20 * np.log10(np.abs(voc).max()), "b": 20 * np.log10(np.abs(bass).max())}
+    predicted, levels = MixModel(s, bands).mix_meters(raw_peaks)
+    mix = to_stereo(voc, pan=0.0) + to_stereo(bass, pan=0.0, gain=10 ** (-4 / 20))
+    real = measure(mix.astype(np.float32), SR)
+    assert predicted.integrated_lufs == pytest.approx(real.integrated_lufs, abs=0.1)
+    assert predicted.loudness_range_lu == pytest.approx(real.loudness_range_lu, abs=0.5)
+    assert predicted.active_rms_dbfs == pytest.approx(real.active_rms_dbfs, abs=0.3)
+    assert real.loudness_range_lu > 5.0  # the swell makes it a dynamic mix
+    # uncorrelated peaks: never below the loudest part's peak, never above their coherent sum
+    assert predicted.sample_peak_dbfs >= max(raw_peaks["v"] - 3.02, raw_peaks["b"] - 7.02)
+    assert predicted.sample_peak_dbfs <= real.sample_peak_dbfs + 6.0
+    assert len(levels) == pytest.approx(120, abs=2)

@@ -138,6 +138,9 @@ def automix(
     result.spectrum_after_db = after.mix_spectrum_db()
     _, result.masking_after, _ = after.masking()
     if "master" in tasks:
+        mix_meters, mix_levels = after.mix_meters(
+            {tid: m.sample_peak_dbfs for tid, m in meters.items()}
+        )
         _apply(
             session,
             suggest_master(
@@ -146,6 +149,8 @@ def automix(
                 after.centres_hz,
                 target_lufs=target_lufs,
                 ceiling_dbtp=ceiling_dbtp,
+                mix_meters=mix_meters,
+                mix_levels=mix_levels,
             ),
             result,
         )

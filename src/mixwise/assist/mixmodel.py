@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixwise.analysis.meters import Meters
 from mixwise.analysis.spectrum import (
     BandFrames,
     band_edges_hz,
@@ -139,7 +140,69 @@ class MixModel:
             return np.full(len(self.centres_hz), -200.0)
         return 10.0 * np.log10(p[:, act].mean(axis=1) + 1e-30)
 
+    def mix_meters(self, peaks_dbfs: Mapping[str, float]) -> tuple[Meters, np.ndarray]:
+        """The predicted mix's meters and its RMS level every 100 ms (dBFS), for decisions on
+        the whole mix (the master's glue compressor) without a render.
+
+        Loudness and loudness range come from the tracks' K-weighted powers summed per frame
+        (3 s windows every 100 ms for the range, EBU Tech 3342 gates); RMS levels from the
+        placed band powers; the sample peak is the tracks' peaks (``peaks_dbfs``: each raw
+        stem's sample peak, dBFS) moved by their trim, fader and bus fader and added as
+        uncorrelated (their power sum), since peaks of different parts rarely coincide.
+        """
+        tracks = [t for t in self.session.tracks if t.id in self.bands]
+        if not tracks:
+            return _SILENT_METERS, np.zeros(0)
+        kw = np.asarray(sum(self.weighted(t) for t in tracks), float)
+        power = np.asarray(sum(self.placed(t).sum(axis=1) for t in tracks), float).mean(axis=0)
+        frame_s = next(iter(self.bands.values())).frame_s
+        with np.errstate(divide="ignore"):
+            levels = 10.0 * np.log10(power)
+        live = np.isfinite(levels)
+        active = live & (levels > (levels[live].max() - 40.0 if live.any() else 0.0))
+        active_rms = 10.0 * math.log10(float(power[active].mean())) if active.any() else -math.inf
+        rms = 10.0 * math.log10(float(power.mean())) if power.mean() > 0 else -math.inf
+        peak_power = 0.0
+        for t in tracks:
+            pk, lv = peaks_dbfs.get(t.id, -math.inf), track_level_db(self.session, t)
+            if math.isfinite(pk) and math.isfinite(lv):
+                peak_power += 10.0 ** ((pk + lv) / 10.0)
+        peak = 10.0 * math.log10(peak_power) if peak_power > 0 else -math.inf
+        meters = Meters(
+            integrated_lufs=gated_lufs(block_loudness(kw)),
+            loudness_range_lu=_lra(kw),
+            sample_peak_dbfs=peak,
+            true_peak_dbtp=peak,
+            rms_dbfs=rms,
+            crest_db=peak - rms,
+            active_rms_dbfs=active_rms,
+            duration_s=len(kw) * frame_s,
+        )
+        return meters, levels
+
     def masking(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """``(track ids, M, per_band)`` of :func:`~mixwise.analysis.spectrum.masking_matrix`."""
         placed = {t.id: self.placed(t) for t in self.session.tracks if t.id in self.bands}
         return masking_matrix(placed, self.kw, centres_hz=self.centres_hz)
+
+
+_SILENT_METERS = Meters(-math.inf, 0.0, -math.inf, -math.inf, -math.inf, -math.inf, -math.inf, 0.0)
+
+
+def _lra(kw_frames: np.ndarray) -> float:
+    """EBU Tech 3342 loudness range (LU) from K-weighted power per 100 ms frame."""
+    if len(kw_frames) < 30:
+        return 0.0
+    c = np.concatenate([[0.0], np.cumsum(kw_frames)])
+    st_power = (c[30:] - c[:-30]) / 30.0
+    with np.errstate(divide="ignore"):
+        st = -0.691 + 10.0 * np.log10(st_power)
+    st = st[st > -70.0]
+    if st.size < 2:
+        return 0.0
+    gate = -0.691 + 10.0 * math.log10(float(np.mean(10.0 ** ((st + 0.691) / 10.0)))) - 20.0
+    st = st[st > gate]
+    if st.size < 2:
+        return 0.0
+    lo, hi = np.percentile(st, [10.0, 95.0])
+    return float(hi - lo)
