@@ -473,3 +473,32 @@ def suggest_drum_bus(
             confidence=0.5,
         )
     ]
+
+
+def bus_compressor_for(
+    levels_db: np.ndarray,
+    *,
+    ratio: float,
+    reduction_db: float,
+    attack_ms: float,
+    release_ms: float,
+    knee_db: float,
+    weights: np.ndarray | None = None,
+) -> tuple[Compressor, float]:
+    """A slow RMS compressor (for a bus or the master) whose threshold gives about
+    ``reduction_db`` dB of average gain reduction on the 100 ms ``levels_db`` (dBFS), with
+    make-up equal to that reduction. Returns it and the expected reduction (dB)."""
+    kw = {"ratio": ratio, "knee_db": knee_db, "release_ms": release_ms, "weights": weights}
+    threshold = threshold_for_reduction_db(reduction_db, levels_db, **kw)
+    expected = expected_gain_reduction_db(levels_db, threshold_db=threshold, **kw)
+    comp = Compressor(
+        enabled=True,
+        threshold_db=round(float(np.clip(threshold, -80.0, 0.0)), 1),
+        ratio=round(ratio, 2),
+        attack_ms=attack_ms,
+        release_ms=release_ms,
+        knee_db=knee_db,
+        makeup_db=round(float(np.clip(expected, 0.0, 24.0)), 1),
+        detector="rms",
+    )
+    return comp, expected

@@ -30,15 +30,14 @@ import numpy as np
 from mixwise.analysis.meters import Meters
 from mixwise.assist.dynamics import (
     DENSE_SCORE,
+    bus_compressor_for,
     dynamics_score,
-    expected_gain_reduction_db,
     level_spread_db,
     model_levels_db,
-    threshold_for_reduction_db,
 )
 from mixwise.dsp.biquad import chain_sos, rbj_biquad, sos_response_db
 from mixwise.session.edit import Suggestion
-from mixwise.session.model import Compressor, EQBand, Session
+from mixwise.session.model import EQBand, Session
 
 #: Third-octave band level (dB, band power) relative to the 1 kHz band, by nominal IEC centre
 #: (Hz). See the module docstring for where the shape comes from.
@@ -375,19 +374,16 @@ def _glue_suggestion(
         lv, weights = np.asarray(mix_levels, float), None
     else:
         lv, weights = model_levels_db(mix.active_rms_dbfs, level_spread_db(mix))
-    kw = dict(ratio=ratio, knee_db=GLUE_KNEE_DB, release_ms=GLUE_RELEASE_MS, weights=weights)
-    threshold = threshold_for_reduction_db(wanted, lv, **kw)
-    reduction = expected_gain_reduction_db(lv, threshold_db=threshold, **kw)
-    new = Compressor(
-        enabled=True,
-        threshold_db=round(float(np.clip(threshold, -80.0, 0.0)), 1),
-        ratio=round(ratio, 2),
+    comp, reduction = bus_compressor_for(
+        lv,
+        ratio=ratio,
+        reduction_db=wanted,
         attack_ms=GLUE_ATTACK_MS,
         release_ms=GLUE_RELEASE_MS,
         knee_db=GLUE_KNEE_DB,
-        makeup_db=round(reduction, 1),
-        detector="rms",
-    ).model_dump(mode="json")
+        weights=weights,
+    )
+    new = comp.model_dump(mode="json")
     return [
         Suggestion(
             task="master",

@@ -75,11 +75,11 @@ from mixwise.analysis.compare import (
     region_masks,
     tonal_distance_db,
 )
-from mixwise.assist.dynamics import expected_gain_reduction_db, threshold_for_reduction_db
+from mixwise.assist.dynamics import bus_compressor_for
 from mixwise.assist.mastering import FIT_RANGE_HZ, eq_response_db, fit_bands, smooth_db
 from mixwise.errors import ParameterError
 from mixwise.session.edit import Suggestion
-from mixwise.session.model import Compressor, EQBand, Session, Track
+from mixwise.session.model import EQBand, Session, Track
 
 #: Smoothing of the band difference before the fit (a 1-2-1 kernel over third-octaves).
 SMOOTHING = (1.0, 2.0, 1.0)
@@ -394,18 +394,13 @@ def _dynamics_suggestion(
     ratio = RATIO_RANGE[0] + (RATIO_RANGE[1] - RATIO_RANGE[0]) * u
     wanted = REDUCTION_RANGE_DB[0] + (REDUCTION_RANGE_DB[1] - REDUCTION_RANGE_DB[0]) * u
     attack_ms, release_ms = COMPRESSOR_TIMES_MS
-    kw = {"ratio": ratio, "knee_db": KNEE_DB, "release_ms": release_ms}
-    threshold = threshold_for_reduction_db(wanted, levels, **kw)
-    reduction = expected_gain_reduction_db(levels, threshold_db=threshold, **kw)
-    new = Compressor(
-        enabled=True,
-        threshold_db=round(float(np.clip(threshold, -80.0, 0.0)), 1),
-        ratio=round(ratio, 2),
+    new, reduction = bus_compressor_for(
+        levels,
+        ratio=ratio,
+        reduction_db=wanted,
         attack_ms=attack_ms,
         release_ms=release_ms,
         knee_db=KNEE_DB,
-        makeup_db=round(float(np.clip(reduction, 0.0, 24.0)), 1),
-        detector="rms",
     )
     evidence |= {"expected_gain_reduction_db": round(reduction, 2), "strength": round(u, 3)}
     return [
