@@ -177,17 +177,22 @@ def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
     """Everything measured per stem at load time (the loader's ``analyse`` hook)."""
     from mixwise.analysis.clicks import find_clicks
     from mixwise.analysis.levels import frame_stats
+    from mixwise.analysis.meters import kweighted_power
     from mixwise.analysis.roles import audio_features
 
     stats = frame_stats(audio, sample_rate)
+    # the K-weighted power per channel serves the band frames and, summed, the meters
+    kpower = [kweighted_power(audio[ch : ch + 1], sample_rate) for ch in range(audio.shape[0])]
     return StemAnalysis(
-        meters=measure(audio, sample_rate, with_true_peak=False, stats=stats),
+        meters=measure(
+            audio, sample_rate, with_true_peak=False, stats=stats, power=sum(kpower[1:], kpower[0])
+        ),
         features=audio_features(audio, sample_rate),
         silence=find_silences(audio, sample_rate, stats=stats),
         clicks=find_clicks(audio, sample_rate),
         mono=mono_compatibility(audio, sample_rate),
         envelope=energy_envelope(audio, sample_rate, frame_s=ENVELOPE_FRAME_S, stats=stats),
-        bands=band_frames(audio, sample_rate),
+        bands=band_frames(audio, sample_rate, channel_kpower=kpower),
     )
 
 

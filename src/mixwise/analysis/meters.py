@@ -249,12 +249,14 @@ def measure(
     *,
     with_true_peak: bool = True,
     stats: FrameStats | None = None,
+    power: np.ndarray | None = None,
 ) -> Meters:
     """All meters for ``audio`` [shape=(channels, n), float] at ``sample_rate`` Hz.
 
     ``with_true_peak=False`` skips the 4x oversampling (the costliest meter on dense material)
     and reports the sample peak in its place; ``stats`` may pass precomputed
-    :func:`~mixwise.analysis.levels.frame_stats` of ``audio``.
+    :func:`~mixwise.analysis.levels.frame_stats` of ``audio`` and ``power`` its
+    :func:`kweighted_power`.
     """
     from mixwise.analysis.levels import frame_stats
     from mixwise.dsp.dynamics import true_peak
@@ -265,7 +267,8 @@ def measure(
     peak, ms = stats.peak, stats.mean_square
     rms = 10.0 * math.log10(ms) if ms > 0 else -math.inf
     sp = _db(peak)
-    power = kweighted_power(x, sample_rate)
+    if power is None:
+        power = kweighted_power(x, sample_rate)
     return Meters(
         integrated_lufs=integrated_loudness(x, sample_rate, power=power),
         loudness_range_lu=loudness_range(x, sample_rate, power=power),

@@ -112,13 +112,19 @@ def _sum_bands(spec, lo_bin, band_of_bin, weight, out):  # pragma: no cover - nu
 
 
 def band_frames(
-    audio: np.ndarray, sample_rate: int, *, frame_s: float = FRAME_S, chunk_frames: int = 256
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    frame_s: float = FRAME_S,
+    chunk_frames: int = 256,
+    channel_kpower: list[np.ndarray] | None = None,
 ) -> BandFrames:
     """Third-octave band power every ``frame_s`` seconds of ``audio`` ``(channels, n)``.
 
     Each frame is a square-root-Hann-windowed segment two hops long centred on the hop; its
     power spectrum is scaled so the bands of a frame sum to the mean square of the windowed
-    segment (Parseval): a full-scale sine reads 0.5 in its band.
+    segment (Parseval): a full-scale sine reads 0.5 in its band. ``channel_kpower`` may pass
+    each channel's :func:`~mixwise.analysis.meters.kweighted_power` when the caller has it.
     """
     import scipy.fft
 
@@ -152,7 +158,10 @@ def band_frames(
             _sum_bands(spec, lo_bin, bands_of_used, weight, out[ch, :, f0:f1])
     kp = np.zeros((channels, frames))
     for ch in range(channels):
-        pw = kweighted_power(x[ch : ch + 1], sample_rate)
+        if channel_kpower is not None:
+            pw = channel_kpower[ch]
+        else:
+            pw = kweighted_power(x[ch : ch + 1], sample_rate)
         whole = (n // hop) * hop
         kp[ch, : n // hop] = pw[:whole].reshape(-1, hop).mean(axis=1)
         if whole < n:
