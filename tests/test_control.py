@@ -340,3 +340,16 @@ def test_a_genre_profile_shifts_balance_space_and_dynamics(stems, auto, tmp_path
             got = jazz.track(t.id).chain.compressor.ratio
             assert got == pytest.approx(math.sqrt(full.ratio), rel=0.02)
     assert main(["mix", str(stems), "-o", str(tmp_path / "x"), "--profile", "polka", "-q"]) == 1
+
+
+def test_an_output_folder_reused_for_another_song_keeps_no_comments_or_locks(stems, tmp_path):
+    out = tmp_path / "o"
+    s = mix(stems, out, "--tasks", "gain")
+    s.track("bass").role_locked = True
+    add_comment(s, 1.0, "bass too loud")
+    save_session(s, out / "session.json")
+    other = tmp_path / "other"
+    write_wav(other / "Piano.wav", band_noise(200, 3000, 4.0, seed=4, rms=0.05), SR)
+    again = mix(other, out)
+    assert [t.name for t in again.tracks] == ["Piano"]
+    assert again.markers == []

@@ -461,7 +461,7 @@ def mix_folder(
     prep = prepare_folder(
         stems_dir,
         sample_rate=sample_rate,
-        roles=_locked_role_map(previous),
+        roles=_locked_role_map(previous, stems_dir),
         progress=progress,
     )
     _check_out_dir(out, [st.info.path for st in prep.load.multitrack.stems])
@@ -471,7 +471,7 @@ def mix_folder(
     ceil = intent.ceiling_dbtp if intent.ceiling_dbtp is not None else -1.0
     session.master = Master(target_lufs=tgt, limiter=Limiter(ceiling_dbtp=ceil))
     policy = Policy(intent)
-    if previous is not None:
+    if previous is not None and _same_song(previous, session, out / "session.json"):
         _carry_locked(previous, session, policy)
         session.markers = [m.model_copy() for m in previous.markers]  # comments persist
     decided = None
@@ -677,10 +677,28 @@ def _previous_session(path: Path) -> Session | None:
         return None
 
 
-def _locked_role_map(previous: Session | None) -> dict[str, str] | None:
+def _same_song(previous: Session, session: Session, previous_path: Path) -> bool:
+    """Whether an earlier session in the output folder mixed the same stems (same folder and
+    at least one same file), so its comments and locked values belong to this song."""
+
+    def files(s: Session, path: Path | None) -> set[Path]:
+        return {resolve_source(path, t.source.path).resolve() for t in s.tracks}
+
+    return bool(files(previous, previous_path) & files(session, None))
+
+
+def _locked_role_map(
+    previous: Session | None, stems_dir: str | os.PathLike[str]
+) -> dict[str, str] | None:
+    """Roles the user locked in an earlier session, for the stems of this folder that had them."""
     if previous is None:
         return None
-    roles = {Path(t.source.path).name: t.role for t in previous.tracks if t.role_locked}
+    folder = Path(stems_dir)
+    roles = {
+        Path(t.source.path).name: t.role
+        for t in previous.tracks
+        if t.role_locked and (folder / Path(t.source.path).name).is_file()
+    }
     return roles or None
 
 
