@@ -145,6 +145,8 @@ def test_manual_renders_the_session_as_written_bit_identically(stems, tmp_path):
     save_session(s, out / "session.json")
     again = mix(stems, out, "--level", "manual")
     assert again.track("keys").chain.fader_db == -9.0
+    assert again.intent.level == "manual"  # kept: a plain re-run will not re-mix the edits away
+    assert mix(stems, out).track("keys").chain.fader_db == -9.0
     assert main(["render", str(out / "session.json"), "-o", str(tmp_path / "r"), "-q"]) == 0
     assert digest(out / "master.wav") == digest(tmp_path / "r" / "master.wav")
 

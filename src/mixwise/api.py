@@ -457,6 +457,9 @@ def mix_folder(
         profile=profile,
     )
     if intent.level == "manual" and previous is not None:
+        if previous.intent != intent:  # remember the choice; the mix itself is as written
+            previous.intent = intent
+            save_session(previous, out / "session.json")
         return render_session_file(out / "session.json", out, options=options, progress=progress)
     prep = prepare_folder(
         stems_dir,
