@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from mixwise.assist.words import MAX_BANDS, TweakPlan, interpret
+from mixwise.assist.words import LEVEL_STEP_DB, MAX_BANDS, TweakPlan, interpret
 from mixwise.dsp.biquad import sos_response_db
 from mixwise.errors import MixwiseError
 from mixwise.render.engine import filter_sos
@@ -540,3 +540,17 @@ def test_words_it_does_not_know_are_reported_not_acted_on():
     # without a descriptor the level would be a guess: refused
     plan = interpret("more mids on the guitar, drop the bass", make_session())
     assert plan.changes == [] and len(plan.not_understood) == 2
+
+
+def test_a_family_on_its_own_group_bus_moves_the_bus_fader():
+    s = make_session()
+    s.buses.append(Bus(id="drums", name="Drums", kind="group"))
+    for tid in ("kick", "snare", "hat"):
+        s.track(tid).bus = "drums"
+    out = applied(s, interpret("drums a bit louder", s))
+    assert out.bus("drums").chain.fader_db == pytest.approx(LEVEL_STEP_DB * 0.5)
+    assert all(out.track(t).chain.fader_db == 0.0 for t in ("kick", "snare", "hat"))
+    # one drum alone still moves its own fader
+    one = applied(s, interpret("kick louder", s))
+    assert one.track("kick").chain.fader_db == pytest.approx(LEVEL_STEP_DB)
+    assert one.bus("drums").chain.fader_db == 0.0

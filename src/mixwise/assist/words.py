@@ -1108,6 +1108,27 @@ def _fader(work: _Work, t: Track, step: float) -> str:
     return f"fader {_fmt_db(new - old)} (now {_fmt_db(new)})"
 
 
+def _whole_group(session: Session, tracks: list[Track]) -> Bus | None:
+    """The group bus whose members are exactly ``tracks`` (two or more), if there is one."""
+    ids = {t.id for t in tracks}
+    if len(ids) < 2:
+        return None
+    for b in session.buses:
+        if b.kind == "group" and {t.id for t in session.tracks if t.bus == b.id} == ids:
+            return b
+    return None
+
+
+def _bus_fader(work: _Work, b: Bus, step: float) -> str:
+    old = b.chain.fader_db
+    if old == -math.inf:
+        return "no change: the bus fader is off (-inf)"
+    new = _level(old + step)
+    if not work.set(f"{_bus_chain(work, b)}.fader_db", new, b.name, "dB"):
+        return f"no change: the bus fader is at its limit ({_fmt_db(old)})"
+    return f"bus fader {_fmt_db(new - old)} (now {_fmt_db(new)})"
+
+
 def _ramp(work: _Work, t: Track, span: tuple[float, float], gain: float, why: str) -> str:
     """Fader automation: ``gain`` dB over ``span`` (s); a ramp over the same span deepens."""
     start, end = span
@@ -1240,6 +1261,10 @@ def _act(
         notes.append("the master has no width control, so every stereo track changes")
     elif on_mix:
         done += _on_mix(work, ask, amount)
+    group = _whole_group(work.session, tracks) if kind == "level" and span is None else None
+    if group is not None:  # "drums louder" with the drums on their own bus: its fader
+        done.append((_bus_fader(work, group, LEVEL_STEP_DB * amount), group.name))
+        tracks = []
     for t in tracks if span is None else []:
         chain = f"{_chain(work, t)}"
         if kind == "eq":
