@@ -56,7 +56,8 @@ def mixed(tmp_path_factory, stems_dir):
     pid = c.post("/api/projects", json={"name": "Shared"}).json()["project"]["id"]
     files = [("files", (p.name, p.read_bytes(), "audio/wav")) for p in sorted(stems_dir.iterdir())]
     assert c.post(f"/api/projects/{pid}/stems", files=files).status_code == 200
-    res = c.post(f"/api/projects/{pid}/mix", json={"level": "assist", "target_lufs": -14.0})
+    body = {"level": "assist", "target_lufs": -14.0, "profile": "jazz"}
+    res = c.post(f"/api/projects/{pid}/mix", json=body)
     assert res.status_code == 200, res.text
     job = wait_job(c, res.json()["job"]["id"])
     return c, pid, ws, job
@@ -179,6 +180,7 @@ def test_mix_job_lifecycle_and_outputs(mixed):
     assert job["state"] == "done" and job["progress"] == 1.0
     st = c.get(f"/api/projects/{pid}").json()
     assert st["job"] is None and st["session"]["intent"]["level"] == "assist"
+    assert st["session"]["intent"]["profile"] == "jazz"
     assert set(st["files"]) == {"master", "mix", "raw"}
     assert len(st["stem_files"]) >= 4
     # EQ curves come from the renderer's filters: the first track's high-pass shows in it

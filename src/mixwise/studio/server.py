@@ -78,6 +78,7 @@ class MixBody(BaseModel):
     tasks: list[str] | None = None
     amounts: dict[str, float] | None = None
     locks: list[str] | None = None
+    profile: str | None = None
     use_reference: bool = False
 
 
@@ -422,6 +423,9 @@ def create_app(
         if body.locks:
             _need("locks" in params, "locks")
             kwargs["locks"] = body.locks
+        if body.profile:
+            _need("profile" in params, "genre profiles")
+            kwargs["profile"] = body.profile
         if body.use_reference:
             _need("reference" in params, "mixing toward a reference")
             ref = _reference_file(p)

@@ -325,7 +325,12 @@ function mixSettings(st, buttonLabel) {
     ...app.info.tasks.map((t) => h("label", { class: "pill", style: { cursor: "pointer" } }, h("input", { type: "checkbox", checked: !intent || !intent.tasks || intent.tasks.includes(t), "data-task": t }), ` ${TASK_NAMES[t]}`)),
   );
   const amounts = amountSliders(intent);
-  const locks = h("input", { type: "text", placeholder: "locks, e.g. track:vox  role:kick  task:dynamics", value: intent ? (intent.locks || []).join(", ") : "", style: { width: "100%", marginTop: "8px" } });
+  const PROFILES = ["", "pop", "rock", "hiphop", "edm", "jazz", "acoustic"];
+  const current = (intent && intent.profile) || "";
+  const profile = h("label.row", { style: { marginTop: "8px", gap: "8px" } }, h("span.muted", "Style"),
+    h("select", { "data-profile": "1", title: "A genre profile shifts the balance, tone, space and dynamics targets" },
+      PROFILES.map((p) => h("option", { value: p, selected: p === current }, p || "none"))));
+  const locks = h("input", { type: "text", placeholder: "locks, comma-separated, e.g. track:vox, role:kick, task:dynamics family:drums", value: intent ? (intent.locks || []).join(", ") : "", style: { width: "100%", marginTop: "8px" } });
   const box = h("div",
     h("h3", "Level of automation"),
     levelPicker(level, (k) => {
@@ -334,7 +339,7 @@ function mixSettings(st, buttonLabel) {
       tasks.style.display = k === "partial" ? "flex" : "none";
     }),
     tasks,
-    h("details", { style: { marginTop: "10px" } }, h("summary", { class: "muted", style: { cursor: "pointer" } }, "Amounts and locks"), amounts, locks),
+    h("details", { style: { marginTop: "10px" } }, h("summary", { class: "muted", style: { cursor: "pointer" } }, "Amounts, locks and style"), amounts, locks, profile),
     h("div.row", { style: { marginTop: "14px" } },
       h("span.muted", "Target"), $("#target").cloneNode(true),
       h("span.spacer"),
@@ -349,6 +354,7 @@ function mixSettings(st, buttonLabel) {
             if (Object.keys(am).length) body.amounts = am;
             const lk = locks.value.split(",").map((s) => s.trim()).filter(Boolean);
             if (lk.length) body.locks = lk;
+            body.profile = $("select[data-profile]", box).value || "none";
             startMix({ level, body });
           },
         },
