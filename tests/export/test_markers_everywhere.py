@@ -81,3 +81,21 @@ def test_missing_audio_is_refused_and_nothing_is_left(session_file, tmp_path, fm
             export_reaper(s, session_file, dest)
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith((".export-out", "export-out"))]
     assert leftovers == [] or all(not any(p.iterdir()) for p in leftovers if p.is_dir())
+
+
+@pytest.mark.parametrize("fmt", ["ardour", "reaper"])
+def test_an_export_never_replaces_a_folder_holding_other_files(session_file, tmp_path, fmt):
+    s = load_session(session_file)
+    dest = tmp_path / "music"
+    dest.mkdir()
+    (dest / "thesis.txt").write_text("mine")
+    export = export_ardour if fmt == "ardour" else export_reaper
+    with pytest.raises(ExportError, match="holds other files"):
+        export(s, session_file, dest)
+    assert [p.name for p in dest.iterdir()] == ["thesis.txt"]
+    # an earlier mixwise export in that place is replaced whole
+    fresh = tmp_path / "fresh"
+    export(s, session_file, fresh)
+    (fresh / "stale.txt").write_text("from before")
+    export(s, session_file, fresh)
+    assert not (fresh / "stale.txt").exists() and (fresh / ".mixwise-export").is_file()

@@ -71,6 +71,7 @@ def test_writes_every_file(tmp_path):
     out = export_stems(load(sp), sp, tmp_path / "stems")
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == [
+        ".mixwise-export",
         "dry/Guitar _ DI.wav",
         "dry/kick.wav",
         "mix-sheet.csv",

@@ -82,14 +82,39 @@ def write_track_wavs(
     return out
 
 
+#: Written into every folder export, so a later export may replace it (and nothing else).
+EXPORT_MARKER = ".mixwise-export"
+
+
+def _check_replaceable(target: Path, is_dir: bool) -> None:
+    """Refuse to replace anything but an earlier mixwise export (or an empty folder)."""
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink():
+        raise ExportError(f"{target} is a link; choose a new folder or file name")
+    if is_dir:
+        if not target.is_dir():
+            raise ExportError(f"{target} is a file; choose a folder name for this export")
+        if any(target.iterdir()) and not (target / EXPORT_MARKER).is_file():
+            raise ExportError(
+                f"{target} exists and holds other files; choose a new or empty folder "
+                "(mixwise replaces only its own earlier exports)"
+            )
+    elif target.is_dir():
+        raise ExportError(f"{target} is a folder; give a file name for this export")
+
+
 @contextlib.contextmanager
 def atomic_output(dest: str | os.PathLike[str], *, is_dir: bool) -> Iterator[Path]:
     """Build an output (a folder when ``is_dir``, else a file) at a temporary sibling path and
     move it to ``dest`` when the block ends without error; on error nothing is left behind.
 
-    An existing ``dest`` is replaced only after the new one is complete.
+    An existing ``dest`` is replaced only after the new one is complete, and only when it is
+    an earlier mixwise export (a folder holding :data:`EXPORT_MARKER`), an empty folder or,
+    for a file output, a file: anything else raises :class:`ExportError` before any work.
     """
     target = Path(dest)
+    _check_replaceable(target, is_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
     tmp = tmp_root / target.name
@@ -97,6 +122,11 @@ def atomic_output(dest: str | os.PathLike[str], *, is_dir: bool) -> Iterator[Pat
         tmp.mkdir()
     try:
         yield tmp
+        if is_dir:
+            (tmp / EXPORT_MARKER).write_text(
+                "Written by mixwise. A new export to this folder replaces it whole.\n",
+                encoding="utf-8",
+            )
         if target.exists():
             old = tmp_root / (target.name + ".old")
             os.replace(target, old)
