@@ -429,7 +429,7 @@ def make_variations(
     duration = proposal.length_s or 0.0
     total = duration * len(plans)
     results: list[VariationResult] = []
-    with atomic_output(out, is_dir=True) as tmp:
+    with atomic_output(out, is_dir=True, checked=True) as tmp:
         for k, plan in enumerate(plans):
             folder = f"{k}-{plan.name}"
             session = apply_variation(proposal, plan)

@@ -105,16 +105,20 @@ def _check_replaceable(target: Path, is_dir: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(dest: str | os.PathLike[str], *, is_dir: bool) -> Iterator[Path]:
+def atomic_output(
+    dest: str | os.PathLike[str], *, is_dir: bool, checked: bool = False
+) -> Iterator[Path]:
     """Build an output (a folder when ``is_dir``, else a file) at a temporary sibling path and
     move it to ``dest`` when the block ends without error; on error nothing is left behind.
 
     An existing ``dest`` is replaced only after the new one is complete, and only when it is
     an earlier mixwise export (a folder holding :data:`EXPORT_MARKER`), an empty folder or,
     for a file output, a file: anything else raises :class:`ExportError` before any work.
+    ``checked=True`` means the caller has made its own such check (and no marker is written).
     """
     target = Path(dest)
-    _check_replaceable(target, is_dir)
+    if not checked:
+        _check_replaceable(target, is_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
     tmp = tmp_root / target.name
@@ -122,7 +126,7 @@ def atomic_output(dest: str | os.PathLike[str], *, is_dir: bool) -> Iterator[Pat
         tmp.mkdir()
     try:
         yield tmp
-        if is_dir:
+        if is_dir and not checked:
             (tmp / EXPORT_MARKER).write_text(
                 "Written by mixwise. A new export to this folder replaces it whole.\n",
                 encoding="utf-8",
