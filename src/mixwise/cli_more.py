@@ -182,12 +182,19 @@ def import_cmd(
     out_dir: Annotated[
         Path, typer.Option("-o", "--out", help="Folder for session.json (and extracted audio).")
     ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing OUT/session.json.")
+    ] = False,
 ) -> None:
     """Start from a DAW session: read its tracks (audio, names, colours, faders, pans, mutes)
     and markers into OUT/session.json."""
     from mixwise.errors import MixwiseError
     from mixwise.session.io import save_session
 
+    if (out_dir / "session.json").exists() and not force:
+        raise MixwiseError(
+            f"{out_dir / 'session.json'} exists; choose another folder or add --force to replace it"
+        )
     suffix = project.suffix.lower()
     if suffix == ".dawproject":
         from mixwise.export.dawproject import import_dawproject
