@@ -99,3 +99,25 @@ def test_an_export_never_replaces_a_folder_holding_other_files(session_file, tmp
     (fresh / "stale.txt").write_text("from before")
     export(s, session_file, fresh)
     assert not (fresh / "stale.txt").exists() and (fresh / ".mixwise-export").is_file()
+
+
+def test_click_repairs_are_written_into_the_exported_audio(tmp_path):
+    from mixwise.session.model import Repair
+    from signals import read_wav
+
+    n, k = SR * 2, SR  # a click one second in
+    t = np.arange(n) / SR
+    clean = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[None]
+    clicked = clean.copy()
+    clicked[0, k] += 0.6
+    write_wav(tmp_path / "gtr.wav", clicked, SR)
+    track = Track(id="gtr", name="Gtr", source=SourceFile(path=str(tmp_path / "gtr.wav")))
+    track.repairs = [Repair(time_s=k / SR, length_samples=1)]
+    s = Session(name="Clicks", sample_rate=SR, tracks=[track])
+    sp = save_session(s, tmp_path / "s.json")
+    out = export_reaper(s, sp, tmp_path / "rpp")
+    y, _ = read_wav(out.parent / "Audio" / "gtr.wav")
+    err = abs(float(y[0, k] - clean[0, k]))
+    print(f"\nexported click sample error {err:.4f} (unrepaired 0.6)")
+    assert err < 0.02
+    assert np.array_equal(y[0, : k - 2048], clicked[0, : k - 2048])  # the rest untouched

@@ -1795,8 +1795,7 @@ def export_ardour(
         (tmp / "interchange" / snap / "midifiles").mkdir()
         for d in _SESSION_DIRS:
             (tmp / d).mkdir()
-        wavs = write_track_wavs(session, session_path, audio_dir)
-        _apply_repairs(session, wavs)
+        wavs = write_track_wavs(session, session_path, audio_dir)  # repairs written in
         info = {tid: _wav_info(p) for tid, p in wavs.items()}
         writer = _Writer(session, snap)
         if match_compressors:
@@ -1821,23 +1820,6 @@ def _wav_info(path: Path) -> tuple[int, int]:
 
     i = sf.info(str(path))
     return i.frames, i.channels
-
-
-def _apply_repairs(session: m.Session, wavs: dict[str, Path]) -> None:
-    """Click repairs are non-destructive in mixwise: write them into the exported audio so
-    Ardour plays what mixwise renders."""
-    from mixwise.io.audio import ArraySource, write_audio
-    from mixwise.render.engine import RepairedSource
-
-    for t in session.tracks:
-        if not t.repairs:
-            continue
-        import soundfile as sf
-
-        x, _ = sf.read(str(wavs[t.id]), dtype="float32", always_2d=True)
-        src = RepairedSource(ArraySource(np.ascontiguousarray(x.T)), t.repairs, session.sample_rate)
-        y = src.read(0, x.shape[0]).astype(np.float32)
-        write_audio(wavs[t.id], y, sample_rate=session.sample_rate)
 
 
 def _notes_text(session: m.Session, w: _Writer) -> str:

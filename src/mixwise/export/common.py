@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from mixwise.errors import ExportError, MixwiseError
 from mixwise.io.audio import load_file, write_audio
 from mixwise.session.io import resolve_source
@@ -60,8 +62,9 @@ def write_track_wavs(
     """Decode every track's source at the session rate and write it as WAV into ``dest_dir``.
 
     Returns track id -> written file. The audio is exactly what mixwise renders from (same
-    decoder, same resampler), so a DAW playing these files hears mixwise's input.
-    Raises :class:`ExportError` naming the file when a source cannot be read.
+    decoder, same resampler, the track's click repairs written in), so a DAW playing these
+    files hears mixwise's input. Raises :class:`ExportError` naming the file when a source
+    cannot be read.
     """
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
@@ -73,6 +76,12 @@ def write_track_wavs(
             audio, _info, _w = load_file(src, sample_rate=session.sample_rate)
         except MixwiseError as err:
             raise ExportError(f"{t.name}: {err}") from None
+        if t.repairs:  # non-destructive in mixwise; a DAW needs them in the file
+            from mixwise.io.audio import ArraySource
+            from mixwise.render.engine import RepairedSource
+
+            fixed = RepairedSource(ArraySource(audio), t.repairs, session.sample_rate)
+            audio = fixed.read(0, audio.shape[1]).astype(np.float32)
         out[t.id] = write_audio(
             dest / wav_name(t, taken),
             audio,

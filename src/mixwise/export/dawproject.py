@@ -23,8 +23,8 @@ High- and low-pass filters steeper than 12 dB/octave become cascades of ``highPa
 ``lowPass`` bands at one frequency with the Butterworth Q of each section, which is exact for
 12/24/36/48 dB/octave; 6 and 18 dB/octave have a first-order section that the format cannot
 state, written as a Q = 0.5 band (approximate). What the format cannot hold at all (polarity,
-stereo width, click repairs, compressor knee/detector in other DAWs) is named in the channel's
-``comment``.
+stereo width, compressor knee/detector in other DAWs) is named in the channel's ``comment``;
+click repairs are written into the exported audio.
 """
 
 from __future__ import annotations
@@ -435,7 +435,7 @@ def _track_notes(t: Track) -> str:
     if c.width != 1.0:
         notes.append(f"stereo width {c.width:.2f} in mixwise (not exported)")
     if t.repairs:
-        notes.append(f"{len(t.repairs)} click repair(s) in mixwise (not exported)")
+        notes.append(f"{len(t.repairs)} click repair(s) written into the clip's audio")
     if c.automation:
         notes.append("fader automation exported as Volume points")
     return "; ".join(notes)

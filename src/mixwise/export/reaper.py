@@ -16,7 +16,8 @@ full mapping and what is *not* carried):
 * per track one ``<ITEM>`` per region (or one for the whole source) with ``POSITION``,
   ``LENGTH``, ``SOFFS`` (the source offset: regions and delay), ``FADEIN``/``FADEOUT``
   (lengths in s), item ``VOLPAN`` (trim as linear gain) and ``<SOURCE WAVE FILE "Audio/x.wav">``;
-* filters, EQ, compressors, width, effects, repairs and automation are not carried as plug-ins
+* click repairs are written into the exported audio;
+* filters, EQ, compressors, width, effects and automation are not carried as plug-ins
   (REAPER's own plug-ins keep binary state, and the slider layout of its stock JSFX could not
   be verified): they are written as text into each track's ``<NOTES>`` and the project notes.
 """
@@ -198,7 +199,8 @@ def _track_notes(session: m.Session, t: m.Track) -> list[str]:
     for r in t.repairs:
         ch = "all channels" if r.channel is None else f"channel {r.channel}"
         lines.append(
-            f"click repair at {r.time_s:.3f} s, {r.length_samples} samples, {ch} (not carried)"
+            f"click repair at {r.time_s:.3f} s, {r.length_samples} samples, {ch} "
+            "(written into the item's audio)"
         )
     for a in c.automation:
         lines.append(
