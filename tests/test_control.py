@@ -355,3 +355,19 @@ def test_an_output_folder_reused_for_another_song_keeps_no_comments_or_locks(ste
     again = mix(other, out)
     assert [t.name for t in again.tracks] == ["Piano"]
     assert again.markers == []
+
+
+def test_a_reference_can_be_forgotten_and_manual_needs_the_same_song(stems, tmp_path):
+    out = tmp_path / "o"
+    ref = tmp_path / "ref.wav"
+    write_wav(ref, band_noise(60, 8000, 4.0, seed=5, rms=0.1), SR)
+    s = mix(stems, out, "--tasks", "gain,master", "--reference", str(ref))
+    assert s.intent.reference == str(ref.resolve())
+    assert json.loads((out / "report.json").read_text())["reference"] is not None
+    s = mix(stems, out, "--reference", "none")
+    assert s.intent.reference is None
+    # manual on a folder that held another song mixes the new stems, not the old session
+    other = tmp_path / "other"
+    write_wav(other / "Piano.wav", band_noise(200, 3000, 4.0, seed=4, rms=0.05), SR)
+    again = mix(other, out, "--level", "manual")
+    assert [t.name for t in again.tracks] == ["Piano"]

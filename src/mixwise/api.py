@@ -456,7 +456,11 @@ def mix_folder(
         reference=reference,
         profile=profile,
     )
-    if intent.level == "manual" and previous is not None:
+    if (
+        intent.level == "manual"
+        and previous is not None
+        and _from_folder(previous, out / "session.json", stems_dir)
+    ):
         if previous.intent != intent:  # remember the choice; the mix itself is as written
             previous.intent = intent
             save_session(previous, out / "session.json")
@@ -660,7 +664,11 @@ def _intent(base: Intent, **given: object) -> Intent:
         else:
             data["profile"] = name
     if given.get("reference") is not None:
-        data["reference"] = str(Path(given["reference"]).resolve())  # type: ignore[arg-type]
+        ref = str(given["reference"]).strip()
+        if ref.lower() in ("", "none"):
+            data["reference"] = None
+        else:
+            data["reference"] = str(Path(ref).resolve())
     if data["level"] == "partial" and not data.get("tasks"):
         raise MixwiseError("level partial needs the tasks to run (e.g. --tasks prep,gain,balance)")
     try:
@@ -678,6 +686,15 @@ def _previous_session(path: Path) -> Session | None:
     except MixwiseError as err:
         log.warning("%s", err)
         return None
+
+
+def _from_folder(previous: Session, previous_path: Path, stems_dir: str | os.PathLike[str]) -> bool:
+    """Whether an earlier session's sources lie in ``stems_dir`` (it mixed these stems)."""
+    folder = Path(stems_dir).resolve()
+    return any(
+        resolve_source(previous_path, t.source.path).resolve().parent == folder
+        for t in previous.tracks
+    )
 
 
 def _same_song(previous: Session, session: Session, previous_path: Path) -> bool:

@@ -200,7 +200,10 @@ def mix(
     ] = False,
     reference: Annotated[
         Path | None,
-        typer.Option("--reference", help="A reference track to steer the mix and master toward."),
+        typer.Option(
+            "--reference",
+            help="A reference track to steer the mix and master toward ('none' forgets it).",
+        ),
     ] = None,
     profile: Annotated[
         str | None,
