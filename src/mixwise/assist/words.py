@@ -1098,14 +1098,16 @@ def _punch(work: _Work, chain: str, role: str | None, name: str, amount: float) 
     return said
 
 
-def _fader(work: _Work, t: Track, step: float) -> str:
-    old = t.chain.fader_db
+def _fader(work: _Work, t: Track | Bus, step: float) -> str:
+    """Move a track's (or a group bus's) fader by ``step`` dB."""
+    old, word = t.chain.fader_db, "fader" if isinstance(t, Track) else "bus fader"
     if old == -math.inf:
-        return "no change: its fader is off (-inf)"
+        return f"no change: its {word} is off (-inf)"
     new = _level(old + step)
-    if not work.set(f"{_chain(work, t)}.fader_db", new, t.name, "dB"):
-        return f"no change: the fader is at its limit ({_fmt_db(old)})"
-    return f"fader {_fmt_db(new - old)} (now {_fmt_db(new)})"
+    path = _chain(work, t) if isinstance(t, Track) else _bus_chain(work, t)
+    if not work.set(f"{path}.fader_db", new, t.name, "dB"):
+        return f"no change: the {word} is at its limit ({_fmt_db(old)})"
+    return f"{word} {_fmt_db(new - old)} (now {_fmt_db(new)})"
 
 
 def _whole_group(session: Session, tracks: list[Track]) -> Bus | None:
@@ -1117,16 +1119,6 @@ def _whole_group(session: Session, tracks: list[Track]) -> Bus | None:
         if b.kind == "group" and {t.id for t in session.tracks if t.bus == b.id} == ids:
             return b
     return None
-
-
-def _bus_fader(work: _Work, b: Bus, step: float) -> str:
-    old = b.chain.fader_db
-    if old == -math.inf:
-        return "no change: the bus fader is off (-inf)"
-    new = _level(old + step)
-    if not work.set(f"{_bus_chain(work, b)}.fader_db", new, b.name, "dB"):
-        return f"no change: the bus fader is at its limit ({_fmt_db(old)})"
-    return f"bus fader {_fmt_db(new - old)} (now {_fmt_db(new)})"
 
 
 def _ramp(work: _Work, t: Track, span: tuple[float, float], gain: float, why: str) -> str:
@@ -1263,7 +1255,7 @@ def _act(
         done += _on_mix(work, ask, amount)
     group = _whole_group(work.session, tracks) if kind == "level" and span is None else None
     if group is not None:  # "drums louder" with the drums on their own bus: its fader
-        done.append((_bus_fader(work, group, LEVEL_STEP_DB * amount), group.name))
+        done.append((_fader(work, group, LEVEL_STEP_DB * amount), group.name))
         tracks = []
     for t in tracks if span is None else []:
         chain = f"{_chain(work, t)}"
