@@ -32,7 +32,7 @@ from mixwise.analysis.editing import (
 from mixwise.analysis.meters import Meters, measure
 from mixwise.analysis.spectrum import BandFrames, band_frames
 from mixwise.assist.automix import TASKS as AUTOMIX_TASKS
-from mixwise.assist.automix import AutomixResult, automix
+from mixwise.assist.automix import AutomixResult, apply_through, automix
 from mixwise.assist.control import Policy
 from mixwise.errors import MixwiseError, NothingToMixError
 from mixwise.io.audio import (
@@ -496,12 +496,12 @@ def mix_folder(
             if reference_profile is not None and decided.spectrum_after_db is not None:
                 from mixwise.assist.reference import reference_master
 
-                _apply_policy(
+                apply_through(
+                    policy,
                     work,
                     reference_master(
                         work, decided.spectrum_after_db, decided.centres_hz, reference_profile
                     ),
-                    policy,
                     decided,
                 )
             _propose_all(session, decided.applied)
@@ -515,23 +515,6 @@ def mix_folder(
 
 #: Closed-loop rounds of the reference tone match (render, measure, refit the master EQ).
 REFERENCE_ROUNDS = 2
-
-
-def _apply_policy(
-    session: Session, suggestions: list[Suggestion], policy: Policy, result: AutomixResult
-) -> None:
-    """Apply ``suggestions`` as the automatic mix does: locks hold, amounts scale."""
-    from mixwise.session.edit import apply_suggestion
-
-    for s in suggestions:
-        lock = policy.lock_for(session, s)
-        if lock is not None:
-            result.held.append((s, lock))
-            continue
-        scaled = policy.scale(session, s)
-        if scaled is not None:
-            apply_suggestion(session, scaled)
-            result.applied.append(scaled)
 
 
 def _match_reference(
@@ -561,7 +544,7 @@ def _match_reference(
     audio = {tid: a for tid, a in prep.sources().items() if isinstance(a, np.ndarray)}
     if audio:
         moves += reference_width(session, audio, reference, mix=mix_p)
-    _apply_policy(session, moves, policy, decided)
+    apply_through(policy, session, moves, decided)
     sources = prep.sources()
     outcome = _render_and_report(
         session, prep.load, outcome.out_dir, prep.meters, sources, options, progress, decided
@@ -571,7 +554,7 @@ def _match_reference(
         moves = refine_reference_master(session, master_p, reference)
         if not moves:
             break
-        _apply_policy(session, moves, policy, decided)
+        apply_through(policy, session, moves, decided)
         outcome = _render_and_report(
             session, prep.load, outcome.out_dir, prep.meters, sources, options, progress, decided
         )

@@ -169,7 +169,12 @@ def loudness_range(
     """
     if power is None:
         power = kweighted_power(audio, sample_rate)
-    z = _block_powers(power, sample_rate, 3.0, 0.1)
+    return range_of_block_powers(_block_powers(power, sample_rate, 3.0, 0.1))
+
+
+def range_of_block_powers(z: np.ndarray) -> float:
+    """Loudness range (LU) from 3 s K-weighted block powers taken at 10 Hz: the Tech 3342
+    gates (-70 LUFS absolute, -20 LU relative), then the 10th to 95th percentile."""
     if z.size == 0:
         return 0.0
     st = _lufs(z)

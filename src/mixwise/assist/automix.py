@@ -58,20 +58,21 @@ class AutomixResult:
     held: list[tuple[Suggestion, str]] = field(default_factory=list)
 
 
-def _applier(policy: Policy):
-    def apply(session: Session, suggestions: list[Suggestion], result: AutomixResult) -> None:
-        for s in suggestions:
-            lock = policy.lock_for(session, s)
-            if lock is not None:
-                result.held.append((s, lock))
-                continue
-            scaled = policy.scale(session, s)
-            if scaled is None:
-                continue
-            apply_suggestion(session, scaled)
-            result.applied.append(scaled)
-
-    return apply
+def apply_through(
+    policy: Policy, session: Session, suggestions: list[Suggestion], result: AutomixResult
+) -> None:
+    """Apply ``suggestions`` as the user's policy allows: a locked one is held (and noted in
+    ``result.held``), the others scaled by their task's amount and recorded in the history."""
+    for s in suggestions:
+        lock = policy.lock_for(session, s)
+        if lock is not None:
+            result.held.append((s, lock))
+            continue
+        scaled = policy.scale(session, s)
+        if scaled is None:
+            continue
+        apply_suggestion(session, scaled)
+        result.applied.append(scaled)
 
 
 def automix(
@@ -95,7 +96,10 @@ def automix(
     if not bands:
         return result
     policy = policy or Policy()
-    _apply = _applier(policy)
+
+    def _apply(s: Session, suggestions: list[Suggestion], r: AutomixResult) -> None:
+        apply_through(policy, s, suggestions, r)
+
     fixed = frozenset(
         t.id
         for t in session.tracks

@@ -118,14 +118,11 @@ def _in(centres: np.ndarray, lo_hi: tuple[float, float]) -> np.ndarray:
     return (centres >= lo_hi[0] * 0.97) & (centres <= lo_hi[1] * 1.03)
 
 
-def deviation_db(
-    mix_bands_db: np.ndarray, centres_hz: np.ndarray, offset_db: np.ndarray | float = 0.0
-) -> np.ndarray:
+def deviation_db(mix_bands_db: np.ndarray, centres_hz: np.ndarray) -> np.ndarray:
     """Mix minus target (dB) per band, after aligning both on their mean over
-    :data:`NORMALISE_RANGE_HZ`; positive where the mix has too much. ``offset_db`` is added to
-    the target (a genre profile's tone, :func:`mixwise.assist.profiles.tone_offset_db`)."""
+    :data:`NORMALISE_RANGE_HZ`; positive where the mix has too much."""
     mix = np.asarray(mix_bands_db, float)
-    d = mix - target_db(centres_hz) - offset_db
+    d = mix - target_db(centres_hz)
     ok = _in(np.asarray(centres_hz, float), NORMALISE_RANGE_HZ) & np.isfinite(d)
     if not ok.any():
         raise ValueError("the mix spectrum has no finite band between 100 Hz and 8 kHz")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixwise.analysis.meters import Meters
+from mixwise.analysis.meters import Meters, range_of_block_powers
 from mixwise.analysis.spectrum import (
     BandFrames,
     band_edges_hz,
@@ -194,15 +194,4 @@ def _lra(kw_frames: np.ndarray) -> float:
     if len(kw_frames) < 30:
         return 0.0
     c = np.concatenate([[0.0], np.cumsum(kw_frames)])
-    st_power = (c[30:] - c[:-30]) / 30.0
-    with np.errstate(divide="ignore"):
-        st = -0.691 + 10.0 * np.log10(st_power)
-    st = st[st > -70.0]
-    if st.size < 2:
-        return 0.0
-    gate = -0.691 + 10.0 * math.log10(float(np.mean(10.0 ** ((st + 0.691) / 10.0)))) - 20.0
-    st = st[st > gate]
-    if st.size < 2:
-        return 0.0
-    lo, hi = np.percentile(st, [10.0, 95.0])
-    return float(hi - lo)
+    return range_of_block_powers((c[30:] - c[:-30]) / 30.0)

@@ -328,17 +328,18 @@ def _limiter(devices: etree._Element, ids: _Ids, master: Master) -> None:
 
 
 def _effect(devices: etree._Element, ids: _Ids, fx: Reverb | Delay) -> None:
+    name, device_id = ("Reverb", _REVERB_ID) if isinstance(fx, Reverb) else ("Delay", _DELAY_ID)
+    dev = _el(
+        devices,
+        "BuiltinDevice",
+        id=ids.new(),
+        deviceName=name,
+        deviceRole="audioFX",
+        deviceID=device_id,
+        deviceVendor="mixwise",
+    )
+    params = _el(dev, "Parameters")
     if isinstance(fx, Reverb):
-        dev = _el(
-            devices,
-            "BuiltinDevice",
-            id=ids.new(),
-            deviceName="Reverb",
-            deviceRole="audioFX",
-            deviceID=_REVERB_ID,
-            deviceVendor="mixwise",
-        )
-        params = _el(dev, "Parameters")
         _real(params, "RealParameter", fx.decay_s, "seconds", pid=ids.new(), name="Decay")
         _real(
             params,
@@ -352,16 +353,6 @@ def _effect(devices: etree._Element, ids: _Ids, fx: Reverb | Delay) -> None:
         _real(params, "RealParameter", fx.width * 100, "percent", pid=ids.new(), name="Width")
         _el(params, "IntegerParameter", id=ids.new(), name="Seed", value=int(fx.seed))
     else:
-        dev = _el(
-            devices,
-            "BuiltinDevice",
-            id=ids.new(),
-            deviceName="Delay",
-            deviceRole="audioFX",
-            deviceID=_DELAY_ID,
-            deviceVendor="mixwise",
-        )
-        params = _el(dev, "Parameters")
         for name, ms in (("TimeLeft", fx.time_left_ms), ("TimeRight", fx.time_right_ms)):
             _real(params, "RealParameter", ms / 1000, "seconds", pid=ids.new(), name=name)
         _real(params, "RealParameter", fx.feedback * 100, "percent", pid=ids.new(), name="Feedback")
