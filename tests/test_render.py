@@ -200,6 +200,47 @@ def test_stems_and_returns_sum_to_the_mix(tmp_path):
     assert -40 < rms_db(verb) - rms_db(mix) < -5
 
 
+def test_stems_are_published_without_forcing_them_to_disk(tmp_path, monkeypatch):
+    """Closing a written file must not call ``flush`` (libsndfile's fsync, which costs seconds
+    for a full session's stems); the files are still complete and sum to the mix."""
+    import soundfile
+
+    real_flush = soundfile.SoundFile.flush
+
+    def no_sync(self):
+        if "w" in self.mode:
+            raise AssertionError("flush (fsync) called while publishing a render")
+        real_flush(self)
+
+    monkeypatch.setattr(soundfile.SoundFile, "flush", no_sync)
+    s, sources = _full_session()
+    r = run(s, sources, tmp_path, block_size=8192)
+    mix, _ = read_wav(r.mix_path)
+    total = sum(read_wav(p)[0] for p in (tmp_path / "stems").iterdir())
+    assert rms_db(total - mix) - rms_db(mix) < -120
+
+
+def test_a_failing_stem_write_leaves_no_partial_files(tmp_path, monkeypatch):
+    from mixwise.io import audio
+
+    real_write = audio.AtomicAudioWriter.write
+    calls = {"n": 0}
+
+    def flaky(self, block):
+        if self.path.parent.name == "stems":
+            calls["n"] += 1
+            if calls["n"] == 7:  # a stem block after the first block of every stem
+                raise OSError(28, "No space left on device")
+        real_write(self, block)
+
+    monkeypatch.setattr(audio.AtomicAudioWriter, "write", flaky)
+    s, sources = _full_session()
+    with pytest.raises(OSError, match="No space left"):
+        run(s, sources, tmp_path / "out", block_size=8192)
+    left = [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert left == []
+
+
 def test_render_is_deterministic_and_block_size_independent(tmp_path):
     s, sources = _full_session()
     a = run(s, sources, tmp_path / "a")

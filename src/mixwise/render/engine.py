@@ -26,6 +26,7 @@ are written as extra stems named ``_return_<bus id>.wav``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import math
 import time
@@ -635,10 +636,23 @@ def render(
             if i in contributions:
                 track_meters[t.id].add(contributions[i])
         if opts.write_stems:
-            for i, t in enumerate(tracks):
-                writers[t.id].write(contributions.get(i, np.zeros((2, n))).astype(np.float32))
-            for bus in auxes:
-                writers[f"aux:{bus}"].write(aux_out[bus].astype(np.float32))
+            # the stems (most of the bytes written) go to disk on their own thread, in block
+            # order, while this one goes on with the next block (one block in flight)
+            blocks = [(writers[t.id], contributions.get(i)) for i, t in enumerate(tracks)]
+            blocks += [(writers[f"aux:{bus}"], aux_out[bus]) for bus in auxes]
+            for f in stem_pending:
+                f.result()
+            stem_pending[:] = [stem_pool.submit(write_stems, blocks, n)]
+
+    def write_stems(blocks: list[tuple[AtomicAudioWriter, np.ndarray | None]], n: int) -> None:
+        silence = None
+        for writer, y in blocks:
+            if y is None:
+                if silence is None:
+                    silence = np.zeros((2, n), dtype=np.float32)
+                writer.write(silence)
+            else:
+                writer.write(y.astype(np.float32))
 
     def after_mix(mix32: np.ndarray) -> None:
         nonlocal mix_peak
@@ -654,7 +668,9 @@ def render(
     workers = opts.workers or min(len(procs), _cpu_count())
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     io_pool = ThreadPoolExecutor(max_workers=1)
+    stem_pool = ThreadPoolExecutor(max_workers=1)
     pending: list[Future] = []
+    stem_pending: list[Future] = []
     try:
         for start in range(first, n_total, B):
             n = min(B, n_total - start)
@@ -672,6 +688,8 @@ def render(
                 progress((start + n) / sr, n_total / sr, "mix")
         for f in pending:
             f.result()
+        for f in stem_pending:
+            f.result()
         if pre_writer is not None:
             pre_writer.close()
         for key, w in writers.items():
@@ -681,6 +699,8 @@ def render(
             elif key.startswith("aux:"):
                 result.stem_paths[p.stem] = p
     except BaseException:
+        # let the threads still writing finish before their files are closed and removed
+        concurrent.futures.wait([*pending, *stem_pending])
         for w in [*writers.values(), pre_writer]:
             if w is not None:
                 w.abort()
@@ -688,6 +708,7 @@ def render(
     finally:
         pool.shutdown()
         io_pool.shutdown()
+        stem_pool.shutdown()
         for src in srcs.values():
             if isinstance(src, FileSource):
                 src.close()
