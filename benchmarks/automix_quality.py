@@ -1,8 +1,11 @@
 """Automatic-mix quality: how close ``mix_folder`` gets to a human mix of the same stems.
 
-Songs: every set of ``../shared/data`` with a human mix (a folder holding ``mixture.*`` and
-``labels.csv``). The reference is the original stems summed at unity gain (they add up to the
-human mix; the sum is checked against ``mixture.*``). For each song and input variant:
+Songs: every set of ``../shared/data`` with a human mix: a folder holding ``mixture.*`` and
+``labels.csv``, or a set named in :data:`UNITY_SUM_SETS`, whose stems at unity gain are the
+artist's own balance by the data README (francium: "the unity sum is the artist's pre-master
+balance"). The reference is the original stems summed at unity gain (they add up to the human
+mix; where a ``mixture.*`` exists the sum is checked against it). For each song and input
+variant:
 
 1. **inputs** (float32 stereo WAVs in a temporary folder, the stems' names with ``.wav``):
    ``equal``: every stem normalised to -23 LUFS; ``tilted``: also a random tilt EQ per stem
@@ -12,7 +15,12 @@ human mix; the sum is checked against ``mixture.*``). For each song and input va
 2. **automix**: ``mixwise.api.mix_folder`` (master target -14 LUFS, ceiling -1 dBTP) with
    processed stems written; compared with two baselines built from the same inputs:
    A "input as given" (the inputs summed at unity) and B "per-role fixed offsets" (each input
-   moved by a fixed dB offset for the role mixwise gave it, :data:`ROLE_OFFSETS_DB`).
+   moved by a fixed dB offset for the role mixwise gave it, :data:`ROLE_OFFSETS_DB`). A third
+   line, C "role oracle", is no baseline but a bound: each input moved to the mean loudness
+   that stems of its *labelled* role have in the human mixes of all the songs benchmarked
+   (fitted in-sample, on the very mixes it is scored against). No table of per-role levels,
+   however tuned, does better on these songs, so C shows how much of the human balance a
+   role rule can explain at all.
 3. **metrics** against the human mix (all in dB or LU, lower is better):
    balance error (mean |stem-minus-mix loudness - the human's|), spectral error (mean |third-
    octave band level difference| of the mixes normalised to -23 LUFS, 40 Hz..16 kHz), width
@@ -57,8 +65,13 @@ from mixwise.analysis.meters import integrated_loudness, loudness_range  # noqa:
 # settings
 
 VARIANTS = ("equal", "tilted")
-MIXES = ("automix", "baseline_a", "baseline_b")
-MIX_TITLES = {"automix": "automix", "baseline_a": "A: as given", "baseline_b": "B: role offsets"}
+MIXES = ("automix", "baseline_a", "baseline_b", "oracle_c")
+MIX_TITLES = {
+    "automix": "automix",
+    "baseline_a": "A: as given",
+    "baseline_b": "B: role offsets",
+    "oracle_c": "C: role oracle",
+}
 
 #: Loudness every input stem is normalised to (LUFS), and the reference for spectral levels.
 STEM_LUFS = -23.0
@@ -107,6 +120,12 @@ WELCH_SEGMENT = 16_384
 #: Width (side/mid energy ratio) floor, so a mono mix reads a finite value (dB).
 WIDTH_FLOOR_DB = -60.0
 
+#: Sets without a ``mixture.*`` whose stems, summed at unity gain, are the artist's balance
+#: (set name -> what ``shared/data/README.md`` says of it).
+UNITY_SUM_SETS: dict[str, str] = {
+    "francium": "the unity sum is the artist's pre-master balance",
+}
+
 #: The human stem sum should measure within this of ``mixture.*`` (LU).
 SANITY_TOLERANCE_LU = 0.2
 
@@ -121,7 +140,7 @@ class Song:
 
     name: str
     folder: Path
-    mixture: Path
+    mixture: Path | None  # None: the stems' unity sum is the human mix (UNITY_SUM_SETS)
     stems: dict[str, Path]
     labels: dict[str, str]  # stem key -> role in labels.csv
 
@@ -134,8 +153,9 @@ class HumanRef:
     stems : key -> audio [shape=(2, n), float32], zero-padded to the longest stem
     mix : the stems' unity sum [shape=(2, n), float32]
     rel_lufs : key -> stem loudness minus mix loudness (LU; -inf for a silent stem)
-    mixture_lufs, sum_lufs : loudness of ``mixture.*`` and of the stem sum (LUFS)
-    mixture_band_error_db : mean |band level difference| between the two (dB)
+    mixture_lufs, sum_lufs : loudness of ``mixture.*`` and of the stem sum (LUFS; the mixture's
+        is NaN for a set without one)
+    mixture_band_error_db : mean |band level difference| between the two (dB; NaN without one)
     """
 
     sample_rate: int
@@ -148,11 +168,14 @@ class HumanRef:
 
 
 def discover_songs(data: Path) -> list[Song]:
-    """Every folder of ``data`` holding ``mixture.*``, ``labels.csv`` and ``stems/``."""
+    """Every folder of ``data`` holding ``labels.csv``, ``stems/`` and either ``mixture.*`` or a
+    name in :data:`UNITY_SUM_SETS`."""
     songs = []
     for d in sorted(p for p in data.iterdir() if p.is_dir()):
         mixtures = sorted(d.glob("mixture.*"))
-        if not mixtures or not (d / "labels.csv").is_file() or not (d / "stems").is_dir():
+        if not (d / "labels.csv").is_file() or not (d / "stems").is_dir():
+            continue
+        if not mixtures and d.name not in UNITY_SUM_SETS:
             continue
         labels: dict[str, str] = {}
         stems: dict[str, Path] = {}
@@ -165,7 +188,7 @@ def discover_songs(data: Path) -> list[Song]:
                     raise ValueError(f"{d.name}: two stems share the base name {path.stem!r}")
                 stems[path.stem] = path
                 labels[path.stem] = row["role"]
-        songs.append(Song(d.name, d, mixtures[0], stems, labels))
+        songs.append(Song(d.name, d, mixtures[0] if mixtures else None, stems, labels))
     return songs
 
 
@@ -209,8 +232,10 @@ def load_human(song: Song) -> HumanRef:
     for key, path in song.stems.items():
         raw[key], sr = read_stereo(path)
         rates.add(sr)
-    mixture, mixture_sr = read_stereo(song.mixture)
-    rates.add(mixture_sr)
+    mixture = None
+    if song.mixture is not None:
+        mixture, mixture_sr = read_stereo(song.mixture)
+        rates.add(mixture_sr)
     if len(rates) != 1:
         raise ValueError(f"{song.name}: stems and mixture at different rates {sorted(rates)}")
     sr = rates.pop()
@@ -219,15 +244,19 @@ def load_human(song: Song) -> HumanRef:
     mix = sum_audio(list(stems.values()))
     sum_lufs = integrated_loudness(mix, sr)
     bands_sum = band_levels_db(mix, sr)
-    bands_mixture = band_levels_db(mixture, sr)
+    bands_mixture = band_levels_db(mixture, sr) if mixture is not None else None
     return HumanRef(
         sample_rate=sr,
         stems=stems,
         mix=mix,
         rel_lufs=relative_lufs(stems, mix, sr),
-        mixture_lufs=integrated_loudness(mixture, sr),
+        mixture_lufs=integrated_loudness(mixture, sr) if mixture is not None else math.nan,
         sum_lufs=sum_lufs,
-        mixture_band_error_db=float(np.mean(np.abs(bands_sum - bands_mixture))),
+        mixture_band_error_db=(
+            float(np.mean(np.abs(bands_sum - bands_mixture)))
+            if bands_mixture is not None
+            else math.nan
+        ),
     )
 
 
@@ -421,6 +450,28 @@ def baseline_role_offsets(inputs: Inputs, roles: dict[str, str]) -> Mix:
     return Mix(stems, sum_audio(list(stems.values())), roles)
 
 
+def fit_role_oracle(human_rel: dict[str, dict[str, float]], labels: dict[str, dict[str, str]]):
+    """Labelled role -> mean stem-minus-mix loudness (LU) over every song's human mix: the
+    in-sample best constant per role (``human_rel`` and ``labels``: song -> key -> value)."""
+    by_role: dict[str, list[float]] = {}
+    for song, rel in human_rel.items():
+        for key, value in rel.items():
+            if math.isfinite(value):
+                by_role.setdefault(labels[song].get(key, "other"), []).append(value)
+    return {role: float(np.mean(v)) for role, v in by_role.items()}
+
+
+def role_oracle(inputs: Inputs, labels: dict[str, str], offsets: dict[str, float]) -> Mix:
+    """Bound C: each input (all at the same loudness) moved to its labelled role's mean level
+    in the human mixes (:func:`fit_role_oracle`), then summed."""
+    fallback = float(np.mean(list(offsets.values()))) if offsets else 0.0
+    stems = {
+        k: (x * 10.0 ** (offsets.get(labels.get(k, "other"), fallback) / 20.0)).astype(np.float32)
+        for k, x in inputs.audio.items()
+    }
+    return Mix(stems, sum_audio(list(stems.values())), labels)
+
+
 # --------------------------------------------------------------------------------------------
 # metrics
 
@@ -558,6 +609,7 @@ def evaluate(
     variant: str,
     *,
     seed: int,
+    oracle: dict[str, float],
     keep_dir: Path | None = None,
 ) -> Result:
     """Build the inputs, run the automix, score the three mixes. The render goes to a
@@ -577,6 +629,7 @@ def evaluate(
         "automix": auto,
         "baseline_a": baseline_as_given(inputs, roles),
         "baseline_b": baseline_role_offsets(inputs, roles),
+        "oracle_c": role_oracle(inputs, song.labels, oracle),
     }
     scores = {name: score_mix(m, ref, sr) for name, m in mixes.items()}
     score_master(scores["automix"], auto)
@@ -728,9 +781,23 @@ def print_summary(s: Summary, n_songs: int) -> None:
     )
     for text, ok in s.checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+    a, c = s.means["baseline_a"]["balance_error_db"], s.means["oracle_c"]["balance_error_db"]
+    print(
+        f"  note  C, per-role levels fitted in-sample to these human mixes, reaches "
+        f"{fmt(c)} dB = {c / a:.2f} x A's balance error: the part of the human balance that "
+        "any per-role rule can explain here"
+    )
 
 
 def print_sanity(song: Song, human: HumanRef) -> None:
+    if song.mixture is None:
+        print(
+            f"{song.name}: {len(human.stems)} stems, "
+            f"{human.mix.shape[1] / human.sample_rate:.1f} s; no mixture file: the stem sum "
+            f"({fmt(human.sum_lufs)} LUFS) is the human mix ({UNITY_SUM_SETS[song.name]})",
+            file=sys.stderr,
+        )
+        return
     diff = human.sum_lufs - human.mixture_lufs
     verdict = "ok" if abs(diff) <= SANITY_TOLERANCE_LU else "CHECK"
     print(
@@ -896,6 +963,19 @@ def main(argv: list[str] | None = None) -> int:
     variants = parse_list(args.variants, VARIANTS, "variant")
     args.out.mkdir(parents=True, exist_ok=True)
 
+    # the role oracle is fitted on every benchmarked song's human balance first
+    human_rel: dict[str, dict[str, float]] = {}
+    for song in songs:
+        human = load_human(song)
+        human_rel[song.name] = human.rel_lufs
+        del human
+    oracle = fit_role_oracle(human_rel, {s.name: s.labels for s in songs})
+    print(
+        "C: role oracle (labelled role -> mean LU relative to the mix in the human mixes): "
+        + ", ".join(f"{r} {v:+.1f}" for r, v in sorted(oracle.items(), key=lambda kv: -kv[1])),
+        file=sys.stderr,
+    )
+
     results: list[Result] = []
     keep_dir = args.out / "renders" if args.keep_renders else None
     for song in songs:
@@ -904,7 +984,9 @@ def main(argv: list[str] | None = None) -> int:
         ref = human_features(human)
         for variant in variants:
             print(f"{song.name} / {variant}: mixing ...", file=sys.stderr)
-            r = evaluate(song, human, ref, variant, seed=args.seed, keep_dir=keep_dir)
+            r = evaluate(
+                song, human, ref, variant, seed=args.seed, oracle=oracle, keep_dir=keep_dir
+            )
             print_result(r)
             results.append(r)
 
