@@ -101,3 +101,22 @@ def test_loudness_matches_libebur128_on_real_stems():
     for f in files:
         a, sr, _, _ = read_audio(f)
         assert integrated_loudness(a, sr) == pytest.approx(_ebur128(a, sr)[0], abs=0.01), f.name
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_channel_power_rows_are_each_channel_filtered_alone(channels):
+    from mixwise.analysis.meters import kweighted_channel_power, kweighted_power
+
+    rng = np.random.default_rng(7)
+    x = (0.1 * rng.standard_normal((channels, 20_000))).astype(np.float32)
+    rows = kweighted_channel_power(x, 48_000)
+    assert rows.shape == (channels, 20_000)
+    for ch in range(channels):
+        alone = kweighted_power(x[ch : ch + 1], 48_000)
+        np.testing.assert_allclose(rows[ch], alone, rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(rows.sum(axis=0), kweighted_power(x, 48_000), rtol=1e-12)
+    # a 997 Hz sine at -20 dBFS in one channel reads -20 LUFS from its row
+    t = np.arange(48_000 * 2) / 48_000
+    s = np.vstack([0.1 * np.sqrt(2) * np.sin(2 * np.pi * 997 * t), np.zeros_like(t)])
+    p = kweighted_channel_power(s, 48_000)[0][48_000:].mean()
+    assert -0.691 + 10 * np.log10(p) == pytest.approx(-20.0, abs=0.01)

@@ -122,3 +122,26 @@ def test_roles_set_by_the_user_are_locked_and_kept_on_the_next_prep(song, tmp_pa
     assert {t.name: t.role_locked for t in s.tracks}["Bs DI"]
     assert main([*args, "--role", "03 Bs DI.wav=tuba"]) == 1
     assert "unknown role 'tuba'" in capsys.readouterr().err
+
+
+def test_in_memory_budget_follows_the_available_memory(monkeypatch):
+    from mixwise import api
+
+    lo, hi = api.IN_MEMORY_BOUNDS_BYTES
+    monkeypatch.setattr(api, "available_memory_bytes", lambda: 8 * 2**30)
+    assert api.in_memory_budget_bytes() == 2 * 2**30  # a quarter of 8 GiB
+    monkeypatch.setattr(api, "available_memory_bytes", lambda: 1 * 2**30)
+    assert api.in_memory_budget_bytes() == lo
+    monkeypatch.setattr(api, "available_memory_bytes", lambda: 64 * 2**30)
+    assert api.in_memory_budget_bytes() == hi
+    monkeypatch.setattr(api, "available_memory_bytes", lambda: None)
+    assert api.in_memory_budget_bytes() == lo
+    monkeypatch.setattr(api, "IN_MEMORY_BUDGET_BYTES", 12345)
+    assert api.in_memory_budget_bytes() == 12345
+
+
+def test_available_memory_is_read_from_the_system():
+    from mixwise import api
+
+    avail = api.available_memory_bytes()
+    assert avail is None or 16 * 2**20 < avail < 2**50

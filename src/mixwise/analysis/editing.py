@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
 from mixwise.analysis.levels import FrameStats, frame_stats
 from mixwise.errors import ParameterError
@@ -313,11 +314,15 @@ def mono_compatibility(audio: np.ndarray, sample_rate: int, *, n_fft: int = 8192
         frames = np.pad(x, ((0, 0), (0, n_fft - x.shape[1])))[:, None, :]
     else:
         frames = x[:, : n_frames * n_fft].reshape(2, n_frames, n_fft)[:, ::2]
-    z = np.fft.rfft(frames * np.hanning(n_fft).astype(np.float32), axis=-1)
+    # single precision transform (the figures are sums over many frames, kept in float64)
+    z = scipy.fft.rfft(
+        np.asarray(frames, dtype=np.float32) * np.hanning(n_fft).astype(np.float32), axis=-1
+    )
     f = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    sl = np.sum(np.abs(z[0]) ** 2, axis=0).astype(np.float64)
-    sr_ = np.sum(np.abs(z[1]) ** 2, axis=0).astype(np.float64)
-    cross = np.sum((z[0] * np.conj(z[1])).real, axis=0).astype(np.float64)
+    re, im = z.real, z.imag
+    sl = np.sum(re[0] * re[0] + im[0] * im[0], axis=0, dtype=np.float64)
+    sr_ = np.sum(re[1] * re[1] + im[1] * im[1], axis=0, dtype=np.float64)
+    cross = np.sum(re[0] * re[1] + im[0] * im[1], axis=0, dtype=np.float64)
     pl, pr = float(sl.sum()), float(sr_.sum())
     if pl <= 0 and pr <= 0:
         return MonoReport(1.0, 0.0)

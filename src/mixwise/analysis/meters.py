@@ -59,35 +59,51 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _kweighted_power_kernel(x, sos, out, zi):
-    # Two cascaded biquads (transposed direct form II) per channel; out[n] += y[n]^2.
-    # Channels are filtered in pairs inside one loop so the two recursions overlap in the CPU.
+    # Two cascaded biquads (transposed direct form II) per channel; the squared output of
+    # channel c is added to out[row[c], n] (one row for the channel sum, or a row per channel).
+    # Channels are filtered in pairs inside one loop so the two recursions overlap in the CPU;
+    # an odd last channel runs alone.
     C, N = x.shape
     b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
     b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    per_channel = out.shape[0] > 1
     c = 0
     while c < C:
-        d = c + 1 if c + 1 < C else c
+        rc = c if per_channel else 0
         p0, p1, p2, p3 = zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3]
-        q0, q1, q2, q3 = zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3]
-        for n in range(N):
-            u = x[c, n]
-            v = x[d, n]
-            yu = b00 * u + p0
-            yv = b00 * v + q0
-            p0 = b01 * u - a01 * yu + p1
-            q0 = b01 * v - a01 * yv + q1
-            p1 = b02 * u - a02 * yu
-            q1 = b02 * v - a02 * yv
-            u = b10 * yu + p2
-            v = b10 * yv + q2
-            p2 = b11 * yu - a11 * u + p3
-            q2 = b11 * yv - a11 * v + q3
-            p3 = b12 * yu - a12 * u
-            q3 = b12 * yv - a12 * v
-            out[n] += u * u + (v * v if d != c else 0.0)
-        zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3] = p0, p1, p2, p3
-        if d != c:
+        if c + 1 < C:
+            d = c + 1
+            rd = d if per_channel else 0
+            q0, q1, q2, q3 = zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3]
+            for n in range(N):
+                u = x[c, n]
+                v = x[d, n]
+                yu = b00 * u + p0
+                yv = b00 * v + q0
+                p0 = b01 * u - a01 * yu + p1
+                q0 = b01 * v - a01 * yv + q1
+                p1 = b02 * u - a02 * yu
+                q1 = b02 * v - a02 * yv
+                u = b10 * yu + p2
+                v = b10 * yv + q2
+                p2 = b11 * yu - a11 * u + p3
+                q2 = b11 * yv - a11 * v + q3
+                p3 = b12 * yu - a12 * u
+                q3 = b12 * yv - a12 * v
+                out[rc, n] += u * u
+                out[rd, n] += v * v
             zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3] = q0, q1, q2, q3
+        else:
+            for n in range(N):
+                u = x[c, n]
+                yu = b00 * u + p0
+                p0 = b01 * u - a01 * yu + p1
+                p1 = b02 * u - a02 * yu
+                u = b10 * yu + p2
+                p2 = b11 * yu - a11 * u + p3
+                p3 = b12 * yu - a12 * u
+                out[rc, n] += u * u
+        zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3] = p0, p1, p2, p3
         c += 2
 
 
@@ -102,8 +118,18 @@ def kweighted_power(
     x = np.ascontiguousarray(audio)
     if state is None:
         state = np.zeros((x.shape[0], 4))
-    out = np.zeros(x.shape[1])
+    out = np.zeros((1, x.shape[1]))
     _kweighted_power_kernel(x, k_weighting_sos(sample_rate), out, state)
+    return out[0]
+
+
+def kweighted_channel_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Square of the K-weighted signal of each channel, shape ``(channels, n)`` float64 (the
+    rows sum to :func:`kweighted_power`); both channels of a stereo signal are filtered in one
+    pass."""
+    x = np.ascontiguousarray(audio)
+    out = np.zeros((x.shape[0], x.shape[1]))
+    _kweighted_power_kernel(x, k_weighting_sos(sample_rate), out, np.zeros((x.shape[0], 4)))
     return out
 
 

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from mixwise.analysis.meters import ABSOLUTE_GATE_LUFS, k_weighting_sos, kweighted_power
+from mixwise.analysis.meters import (
+    ABSOLUTE_GATE_LUFS,
+    k_weighting_sos,
+    kweighted_channel_power,
+)
 from mixwise.dsp.biquad import sos_response_db
 
 #: IEC 61260 nominal third-octave centre frequencies (Hz), 20 Hz .. 20 kHz.
@@ -117,14 +121,15 @@ def band_frames(
     *,
     frame_s: float = FRAME_S,
     chunk_frames: int = 256,
-    channel_kpower: list[np.ndarray] | None = None,
+    channel_kpower: np.ndarray | list[np.ndarray] | None = None,
 ) -> BandFrames:
     """Third-octave band power every ``frame_s`` seconds of ``audio`` ``(channels, n)``.
 
     Each frame is a square-root-Hann-windowed segment two hops long centred on the hop; its
     power spectrum is scaled so the bands of a frame sum to the mean square of the windowed
     segment (Parseval): a full-scale sine reads 0.5 in its band. ``channel_kpower`` may pass
-    each channel's :func:`~mixwise.analysis.meters.kweighted_power` when the caller has it.
+    each channel's K-weighted power (:func:`~mixwise.analysis.meters.kweighted_channel_power`,
+    shape ``(channels, n)``) when the caller has it.
     """
     import scipy.fft
 
@@ -157,11 +162,10 @@ def band_frames(
             spec = scipy.fft.rfft(segs[f0:f1] * window, axis=1)
             _sum_bands(spec, lo_bin, bands_of_used, weight, out[ch, :, f0:f1])
     kp = np.zeros((channels, frames))
+    if channel_kpower is None:
+        channel_kpower = kweighted_channel_power(x, sample_rate)
     for ch in range(channels):
-        if channel_kpower is not None:
-            pw = channel_kpower[ch]
-        else:
-            pw = kweighted_power(x[ch : ch + 1], sample_rate)
+        pw = channel_kpower[ch]
         whole = (n // hop) * hop
         kp[ch, : n // hop] = pw[:whole].reshape(-1, hop).mean(axis=1)
         if whole < n:

@@ -38,6 +38,8 @@ LOW_SAMPLE_RATE_HZ = 22_050
 SILENCE_PEAK_DBFS = -90.0
 #: Runs of at least this many consecutive samples at the format's full scale count as clipping.
 CLIP_RUN_SAMPLES = 4
+#: A sample at or above this magnitude sits at an integer format's full scale.
+CLIP_LEVEL = 0.9999
 
 Severity = Literal["skipped", "warning"]
 
@@ -237,7 +239,7 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
         raise AudioFileError(str(p), "is silent (peak below -90 dBFS): nothing to mix")
     if sr < LOW_SAMPLE_RATE_HZ:
         warnings.append(f"low sample rate {sr} Hz: it has no content above {sr / 2000:g} kHz")
-    if subtype.startswith("PCM") or subtype in ("ULAW", "ALAW"):
+    if (subtype.startswith("PCM") or subtype in ("ULAW", "ALAW")) and peak >= CLIP_LEVEL:
         runs = count_clipped_runs(audio)
         if runs:
             warnings.append(f"clipped: {runs} run(s) of {CLIP_RUN_SAMPLES}+ samples at full scale")
@@ -285,13 +287,13 @@ def _missing_data_bytes(path: Path, size: int) -> int:
 
 
 def count_clipped_runs(audio: np.ndarray, *, run_samples: int = CLIP_RUN_SAMPLES) -> int:
-    """Number of runs of ``run_samples`` or more consecutive samples at |x| >= 0.9999.
+    """Number of runs of ``run_samples`` or more consecutive samples at |x| >= :data:`CLIP_LEVEL`.
 
     ``audio`` : np.ndarray [shape=(n_channels, n_samples)].
     """
     total = 0
     for ch in audio:
-        at_fs = np.abs(ch) >= 0.9999
+        at_fs = np.abs(ch) >= CLIP_LEVEL
         if not at_fs.any():
             continue
         edges = np.diff(np.concatenate(([0], at_fs.view(np.int8), [0])))

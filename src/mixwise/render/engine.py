@@ -614,17 +614,37 @@ def render(
     track_meters = {t.id: LoudnessMeter(sr, 2) for t in tracks}
     mix_peak = 0.0
 
-    def combine(results: list[tuple[np.ndarray, list]], n: int) -> None:
-        contributions: dict[int, np.ndarray] = {}
-        aux_in = {bus: np.zeros((2, n)) for bus in auxes}
-        for i, (y, sends) in enumerate(results):
-            if tracks[i].bus is None:
-                contributions[i] = y
-            for bus, snd in sends:
-                aux_in[bus] += snd
-        for gp in groups.values():
-            contributions.update(gp.process({i: results[i][0] for i in gp.members}))
-        aux_out = {bus: auxes[bus].process(aux_in[bus]) for bus in auxes}
+    def buses(
+        results: list[tuple[np.ndarray, list]], n: int
+    ) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
+        """Group and aux buses of one block, and the tracks' meters, on the worker pool (each
+        group, return and meter is one task; each keeps its state from block to block)."""
+        contributions: dict[int, np.ndarray] = {
+            i: y for i, (y, _) in enumerate(results) if tracks[i].bus is None
+        }
+
+        def aux(bus: str) -> np.ndarray:
+            acc = np.zeros((2, n))
+            for _, sends in results:  # in track order, so the sum is always the same
+                for b, snd in sends:
+                    if b == bus:
+                        acc += snd
+            return auxes[bus].process(acc)
+
+        group_jobs = [
+            pool.submit(gp.process, {i: results[i][0] for i in gp.members})
+            for gp in groups.values()
+        ]
+        aux_jobs = {bus: pool.submit(aux, bus) for bus in auxes}
+        for job in group_jobs:
+            contributions.update(job.result())
+        aux_out = {bus: job.result() for bus, job in aux_jobs.items()}
+        metered = [i for i in range(len(tracks)) if i in contributions]
+        list(pool.map(lambda i: track_meters[tracks[i].id].add(contributions[i]), metered))
+        return contributions, aux_out
+
+    def combine(contributions: dict[int, np.ndarray], aux_out: dict[str, np.ndarray], n: int):
+        """The mix sum, its meter, the master's pre-chain and the writing of one block."""
         mix = np.zeros((2, n))
         for i in range(len(procs)):
             if i in contributions:
@@ -632,9 +652,6 @@ def render(
         for bus in auxes:
             mix += aux_out[bus]
         after_mix(mix.astype(np.float32))
-        for i, t in enumerate(tracks):
-            if i in contributions:
-                track_meters[t.id].add(contributions[i])
         if opts.write_stems:
             # the stems (most of the bytes written) go to disk on their own thread, in block
             # order, while this one goes on with the next block (one block in flight)
@@ -678,12 +695,13 @@ def render(
             view = lane_buf[:, :n]
             list(pool.map(lambda g, v=view: bank.process_group(g, v), range(len(bank.groups))))
             results = list(pool.map(lambda p, v=view: p.finish(v[p.lanes]), procs))
-            # buses, the mix sum, metering, the master's pre-chain and writing run on the
-            # I/O thread in block order, overlapping the next block's track processing (one
-            # block in flight keeps memory bounded)
+            contributions, aux_out = buses(results, n)
+            # the mix sum, the master's pre-chain and writing run on the I/O thread in block
+            # order, overlapping the next block's track processing (one block in flight keeps
+            # memory bounded)
             for f in pending:
                 f.result()
-            pending = [io_pool.submit(combine, results, n)]
+            pending = [io_pool.submit(combine, contributions, aux_out, n)]
             if progress is not None:
                 progress((start + n) / sr, n_total / sr, "mix")
         for f in pending:
