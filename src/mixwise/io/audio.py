@@ -501,7 +501,7 @@ class AtomicAudioWriter:
 
     Writes to a temporary file in the destination folder and renames it on :meth:`close`;
     if anything fails before that, the temporary file is removed and no partial file is left.
-    Blocks are ``(n_channels, n)`` float32 arrays.
+    Blocks are ``(n_channels, n)`` float32 (or float64, rounded to float32) arrays.
     """
 
     def __init__(
@@ -533,7 +533,11 @@ class AtomicAudioWriter:
         self.frames = 0
 
     def write(self, block: np.ndarray) -> None:
-        self._file.write(np.ascontiguousarray(block.T))
+        """Append ``block`` [shape=(channels, n)]; float64 is rounded to float32 on the way
+        (in the same pass that interleaves the channels)."""
+        frames = np.empty((block.shape[1], block.shape[0]), dtype=np.float32)
+        frames[...] = block.T
+        self._file.write(frames)
         self.frames += int(block.shape[1])
 
     def close(self) -> Path:

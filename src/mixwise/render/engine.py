@@ -669,7 +669,7 @@ def render(
                     silence = np.zeros((2, n), dtype=np.float32)
                 writer.write(silence)
             else:
-                writer.write(y.astype(np.float32))
+                writer.write(y)
 
     def after_mix(mix32: np.ndarray) -> None:
         nonlocal mix_peak
@@ -792,8 +792,18 @@ def _master_pass(
 
     def emit(y: np.ndarray) -> None:
         meter.add(y)
-        writer.write(y.astype(np.float32))
+        writer.write(y)
 
+    # metering and writing run on their own thread, in block order, while the limiter works
+    # on the next block (one block in flight)
+    pending: list[Future] = []
+
+    def hand_over(y: np.ndarray) -> None:
+        for f in pending:
+            f.result()
+        pending[:] = [out_pool.submit(emit, y)]
+
+    out_pool = ThreadPoolExecutor(max_workers=1)
     try:
         with sf.SoundFile(str(input_path)) as f:
             for block in f.blocks(blocksize=opts.block_size, dtype="float32", always_2d=True):
@@ -803,13 +813,18 @@ def _master_pass(
                 if lim is not None:
                     y = lim.process(y)
                 if y.shape[1]:
-                    emit(y)
+                    hand_over(y)
         if lim is not None:
-            emit(lim.flush())
+            hand_over(lim.flush())
+        for f in pending:
+            f.result()
         writer.close()
     except BaseException:
+        concurrent.futures.wait(pending)
         writer.abort()
         raise
+    finally:
+        out_pool.shutdown()
     gr = lim.max_gain_reduction_db if lim is not None else 0.0
     return meter.integrated_lufs, gr, meter.short_term_lufs().tolist()
 
@@ -833,22 +848,34 @@ def _limiter_loss_estimate(
     chunk = round(SAMPLE_CHUNK_S * sr)
     every = round(SAMPLE_EVERY_S * sr)
     gain = db_to_gain(gain_db)
-    before, after = LoudnessMeter(sr, 2), LoudnessMeter(sr, 2)
+    chunks = []
     with sf.SoundFile(str(input_path)) as f:
         if f.frames < 2 * every:
             return 0.0
         for start in range(0, f.frames - chunk, every):
             f.seek(start)
-            x = np.ascontiguousarray(f.read(chunk, dtype="float64", always_2d=True).T) * gain
-            y = limit(
-                x,
-                sample_rate=sr,
-                ceiling_dbtp=lim_cfg.ceiling_dbtp,
-                lookahead_ms=lim_cfg.lookahead_ms,
-                release_ms=lim_cfg.release_ms,
+            chunks.append(
+                np.ascontiguousarray(f.read(chunk, dtype="float64", always_2d=True).T) * gain
             )
-            before.add(x)
-            after.add(y)
+
+    def limited(x: np.ndarray) -> np.ndarray:
+        return limit(
+            x,
+            sample_rate=sr,
+            ceiling_dbtp=lim_cfg.ceiling_dbtp,
+            lookahead_ms=lim_cfg.lookahead_ms,
+            release_ms=lim_cfg.release_ms,
+        )
+
+    # the chunks are limited independently, so on all cores (the limiter frees the GIL); the
+    # meters then take them in song order, as one pass would
+    workers = max(1, min(len(chunks), opts.workers or _cpu_count()))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outs = list(pool.map(limited, chunks))
+    before, after = LoudnessMeter(sr, 2), LoudnessMeter(sr, 2)
+    for x, y in zip(chunks, outs, strict=True):
+        before.add(x)
+        after.add(y)
     loss = before.integrated_lufs - after.integrated_lufs
     return loss if math.isfinite(loss) else 0.0
 
