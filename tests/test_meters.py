@@ -120,3 +120,39 @@ def test_channel_power_rows_are_each_channel_filtered_alone(channels):
     s = np.vstack([0.1 * np.sqrt(2) * np.sin(2 * np.pi * 997 * t), np.zeros_like(t)])
     p = kweighted_channel_power(s, 48_000)[0][48_000:].mean()
     assert -0.691 + 10 * np.log10(p) == pytest.approx(-20.0, abs=0.01)
+
+
+@pytest.mark.parametrize(("channels", "n"), [(1, 48_000 * 5 + 123), (2, 48_000 * 7), (2, 1000)])
+def test_step_power_sums_the_per_sample_power(channels, n):
+    from mixwise.analysis.meters import kweighted_channel_power, kweighted_step_power, measure
+
+    rng = np.random.default_rng(3)
+    x = (0.05 * rng.standard_normal((channels, n))).astype(np.float32)
+    x[:, : n // 3] *= 0.01  # a quiet first third, so the gates have work to do
+    step = 4800
+    steps = kweighted_step_power(x, 48_000, step)
+    per_sample = kweighted_channel_power(x, 48_000)
+    assert steps.shape == (channels, -(-n // step))
+    full = n // step
+    np.testing.assert_allclose(
+        steps[:, :full],
+        per_sample[:, : full * step].reshape(channels, full, step).sum(axis=2),
+        rtol=1e-9,
+    )
+    if n % step:
+        np.testing.assert_allclose(steps[:, -1], per_sample[:, full * step :].sum(axis=1))
+    a = measure(x, 48_000, with_true_peak=False)
+    b = measure(x, 48_000, with_true_peak=False, step_power=steps)
+    if math.isinf(a.integrated_lufs):
+        assert math.isinf(b.integrated_lufs)
+    else:
+        assert b.integrated_lufs == pytest.approx(a.integrated_lufs, abs=1e-9)
+    assert b.loudness_range_lu == pytest.approx(a.loudness_range_lu, abs=1e-9)
+
+
+def test_step_meters_fall_back_when_blocks_are_not_whole_steps():
+    from mixwise.analysis.meters import step_meters
+
+    # at 44 101 Hz a 3 s block is 132 303 samples, not 30 steps of 4410
+    assert step_meters(np.zeros((2, 10)), 44_101, 4410, 44_100) is None
+    assert step_meters(np.zeros((2, 10)), 48_000, 4800, 48_000) is not None

@@ -181,22 +181,22 @@ def analyse_stem(audio: np.ndarray, sample_rate: int) -> StemAnalysis:
     """Everything measured per stem at load time (the loader's ``analyse`` hook)."""
     from mixwise.analysis.clicks import find_clicks
     from mixwise.analysis.levels import frame_stats
-    from mixwise.analysis.meters import kweighted_channel_power
+    from mixwise.analysis.meters import kweighted_step_power
     from mixwise.analysis.roles import audio_features
+    from mixwise.analysis.spectrum import FRAME_S as BAND_FRAME_S
 
     stats = frame_stats(audio, sample_rate)
-    # the K-weighted power per channel serves the band frames and, summed, the meters
-    kpower = kweighted_channel_power(audio, sample_rate)
+    # the K-weighted power of each channel summed over 100 ms (the band frames' hop) serves
+    # the band frames and, added across channels, the loudness meters
+    steps = kweighted_step_power(audio, sample_rate, round(BAND_FRAME_S * sample_rate))
     return StemAnalysis(
-        meters=measure(
-            audio, sample_rate, with_true_peak=False, stats=stats, power=kpower.sum(axis=0)
-        ),
+        meters=measure(audio, sample_rate, with_true_peak=False, stats=stats, step_power=steps),
         features=audio_features(audio, sample_rate),
         silence=find_silences(audio, sample_rate, stats=stats),
         clicks=find_clicks(audio, sample_rate),
         mono=mono_compatibility(audio, sample_rate),
         envelope=energy_envelope(audio, sample_rate, frame_s=ENVELOPE_FRAME_S, stats=stats),
-        bands=band_frames(audio, sample_rate, channel_kpower=kpower),
+        bands=band_frames(audio, sample_rate, channel_step_power=steps),
     )
 
 

@@ -133,6 +133,99 @@ def kweighted_channel_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return out
 
 
+@njit(cache=True, nogil=True)
+def _kweighted_steps_kernel(x, sos, step, out):
+    # As _kweighted_power_kernel (from rest), but the squared output of channel c is summed
+    # into out[c, j] for consecutive spans j of ``step`` samples, so no per-sample array is
+    # ever written (on long stems that array is most of the memory traffic).
+    C, N = x.shape
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    c = 0
+    while c < C:
+        pair = c + 1 < C
+        d = c + 1 if pair else c
+        p0 = p1 = p2 = p3 = 0.0
+        q0 = q1 = q2 = q3 = 0.0
+        j = 0
+        k = 0
+        su = 0.0
+        sv = 0.0
+        for n in range(N):
+            u = x[c, n]
+            v = x[d, n]
+            yu = b00 * u + p0
+            yv = b00 * v + q0
+            p0 = b01 * u - a01 * yu + p1
+            q0 = b01 * v - a01 * yv + q1
+            p1 = b02 * u - a02 * yu
+            q1 = b02 * v - a02 * yv
+            u = b10 * yu + p2
+            v = b10 * yv + q2
+            p2 = b11 * yu - a11 * u + p3
+            q2 = b11 * yv - a11 * v + q3
+            p3 = b12 * yu - a12 * u
+            q3 = b12 * yv - a12 * v
+            su += u * u
+            sv += v * v
+            k += 1
+            if k == step:
+                out[c, j] = su
+                if pair:
+                    out[d, j] = sv
+                su = 0.0
+                sv = 0.0
+                k = 0
+                j += 1
+        if k > 0:
+            out[c, j] = su
+            if pair:
+                out[d, j] = sv
+        c += 2
+
+
+def kweighted_step_power(audio: np.ndarray, sample_rate: int, step: int) -> np.ndarray:
+    """The K-weighted power of each channel summed over consecutive spans of ``step`` samples,
+    shape ``(channels, ceil(n / step))`` float64; the last column holds the final partial span
+    when ``n`` is not a multiple of ``step``. The filters start from rest, as in
+    :func:`kweighted_power`, whose per-sample output these are the sums of."""
+    x = np.ascontiguousarray(audio)
+    step = int(step)
+    if step < 1:
+        raise ValueError(f"step must be at least 1 sample, got {step}")
+    out = np.zeros((x.shape[0], -(-x.shape[1] // step)))
+    _kweighted_steps_kernel(x, k_weighting_sos(sample_rate), step, out)
+    return out
+
+
+def _blocks_from_steps(sums: np.ndarray, k: int, block: int) -> np.ndarray:
+    """Mean power of blocks of ``k`` consecutive steps, one per step, from per-step ``sums``
+    (``block`` samples per block)."""
+    if sums.size < k:
+        return np.zeros(0)
+    csum = np.concatenate(([0.0], np.cumsum(sums)))
+    return (csum[k:] - csum[:-k]) / block
+
+
+def step_meters(
+    step_power: np.ndarray, sample_rate: int, step: int, n_samples: int
+) -> tuple[float, float] | None:
+    """(integrated loudness LUFS, loudness range LU) of ``n_samples`` of audio from its
+    :func:`kweighted_step_power` with ``step`` = 100 ms of samples, or ``None`` when the 400 ms
+    and 3 s blocks are not whole numbers of steps at this rate (measure from the per-sample
+    power then). Blocks cover whole steps only, as :func:`integrated_loudness` does."""
+    block, long_block = int(round(0.4 * sample_rate)), int(round(3.0 * sample_rate))
+    if step != int(round(0.1 * sample_rate)) or block != 4 * step or long_block != 30 * step:
+        return None
+    n_full = n_samples // step
+    sums = step_power[0, :n_full].copy()
+    for row in step_power[1:]:
+        sums += row[:n_full]
+    integrated = _gated_loudness(_blocks_from_steps(sums, 4, block))
+    lra = range_of_block_powers(_blocks_from_steps(sums, 30, long_block))
+    return integrated, lra
+
+
 def _block_powers(power: np.ndarray, sample_rate: int, block_s: float, step_s: float) -> np.ndarray:
     """Mean of ``power`` (see :func:`kweighted_power`) in ``block_s`` blocks every ``step_s``.
 
@@ -281,13 +374,15 @@ def measure(
     with_true_peak: bool = True,
     stats: FrameStats | None = None,
     power: np.ndarray | None = None,
+    step_power: np.ndarray | None = None,
 ) -> Meters:
     """All meters for ``audio`` [shape=(channels, n), float] at ``sample_rate`` Hz.
 
     ``with_true_peak=False`` skips the 4x oversampling (the costliest meter on dense material)
     and reports the sample peak in its place; ``stats`` may pass precomputed
-    :func:`~mixwise.analysis.levels.frame_stats` of ``audio`` and ``power`` its
-    :func:`kweighted_power`.
+    :func:`~mixwise.analysis.levels.frame_stats` of ``audio``, ``power`` its
+    :func:`kweighted_power` and ``step_power`` its :func:`kweighted_step_power` over 100 ms
+    steps (the cheapest).
     """
     from mixwise.analysis.levels import frame_stats
     from mixwise.dsp.dynamics import true_peak
@@ -298,11 +393,20 @@ def measure(
     peak, ms = stats.peak, stats.mean_square
     rms = 10.0 * math.log10(ms) if ms > 0 else -math.inf
     sp = _db(peak)
-    if power is None:
-        power = kweighted_power(x, sample_rate)
+    loudness = None
+    if step_power is not None and power is None:
+        step = int(round(0.1 * sample_rate))
+        loudness = step_meters(step_power, sample_rate, step, x.shape[-1])
+    if loudness is None:
+        if power is None:
+            power = kweighted_power(x, sample_rate)
+        loudness = (
+            integrated_loudness(x, sample_rate, power=power),
+            loudness_range(x, sample_rate, power=power),
+        )
     return Meters(
-        integrated_lufs=integrated_loudness(x, sample_rate, power=power),
-        loudness_range_lu=loudness_range(x, sample_rate, power=power),
+        integrated_lufs=loudness[0],
+        loudness_range_lu=loudness[1],
         sample_peak_dbfs=sp,
         true_peak_dbtp=_db(true_peak(x)) if with_true_peak else sp,
         rms_dbfs=rms,

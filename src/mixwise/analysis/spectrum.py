@@ -122,6 +122,7 @@ def band_frames(
     frame_s: float = FRAME_S,
     chunk_frames: int = 256,
     channel_kpower: np.ndarray | list[np.ndarray] | None = None,
+    channel_step_power: np.ndarray | None = None,
 ) -> BandFrames:
     """Third-octave band power every ``frame_s`` seconds of ``audio`` ``(channels, n)``.
 
@@ -129,7 +130,8 @@ def band_frames(
     power spectrum is scaled so the bands of a frame sum to the mean square of the windowed
     segment (Parseval): a full-scale sine reads 0.5 in its band. ``channel_kpower`` may pass
     each channel's K-weighted power (:func:`~mixwise.analysis.meters.kweighted_channel_power`,
-    shape ``(channels, n)``) when the caller has it.
+    shape ``(channels, n)``) when the caller has it, or ``channel_step_power`` its sums over
+    each hop (:func:`~mixwise.analysis.meters.kweighted_step_power` with ``step`` = the hop).
     """
     import scipy.fft
 
@@ -162,6 +164,10 @@ def band_frames(
             spec = scipy.fft.rfft(segs[f0:f1] * window, axis=1)
             _sum_bands(spec, lo_bin, bands_of_used, weight, out[ch, :, f0:f1])
     kp = np.zeros((channels, frames))
+    if channel_step_power is not None and channel_step_power.shape == (channels, frames):
+        # per-hop sums of the K-weighted power (hop = the step they were summed over)
+        kp[:] = channel_step_power / hop
+        return BandFrames(out, THIRD_OCTAVE_HZ.copy(), frame_s, sample_rate, kp)
     if channel_kpower is None:
         channel_kpower = kweighted_channel_power(x, sample_rate)
     for ch in range(channels):
