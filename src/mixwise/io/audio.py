@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from mixwise.errors import AudioFileError, NothingToMixError
+from mixwise.io.wavfast import read_wav_planar
 
 log = logging.getLogger(__name__)
 
@@ -213,14 +214,16 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
                     f"has an implausible sample rate of {sr} Hz "
                     f"(accepted: {MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz)",
                 )
-            data = f.read(dtype="float32", always_2d=True)
+            fast = read_wav_planar(p, declared_frames) if fmt == "WAV" else None
+            if fast is None:
+                data = f.read(dtype="float32", always_2d=True)
     except AudioFileError:
         raise
     except Exception as err:  # libsndfile reports every decoding failure through one type
         reason = str(err).split(":")[-1].strip() or type(err).__name__
         raise AudioFileError(str(p), f"not a readable audio file ({reason})") from None
 
-    frames = int(data.shape[0])
+    frames = int(fast[0].shape[1] if fast is not None else data.shape[0])
     if frames == 0:
         raise AudioFileError(str(p), "holds no audio samples (0 frames)")
     missing = _missing_data_bytes(p, size)
@@ -229,9 +232,13 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int, SourceInf
             "truncated: the file ends before the audio its header announces "
             f"({missing} bytes missing); the {frames / sr:.2f} s that are there are used"
         )
-    audio = np.ascontiguousarray(data.T)
-    # max and min propagate NaN and inf, so this one cheap pass also finds damaged samples
-    peak = max(float(audio.max()), -float(audio.min()))
+    if fast is not None:
+        audio, peak = fast
+    else:
+        audio, peak = np.ascontiguousarray(data.T), None
+    if peak is None:
+        # max and min propagate NaN and inf, so this cheap pass also finds damaged samples
+        peak = max(float(audio.max()), -float(audio.min()))
     if not math.isfinite(peak):
         bad = int(np.count_nonzero(~np.isfinite(audio)))
         raise AudioFileError(str(p), f"contains {bad} NaN or infinite samples (a damaged file)")
