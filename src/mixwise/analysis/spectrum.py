@@ -155,13 +155,28 @@ def band_frames(
     weight = weight[lo_bin:hi_bin]
     frames = max(1, -(-n // hop))
     out = np.zeros((channels, len(THIRD_OCTAVE_HZ), frames), dtype=np.float32)
-    padded = np.zeros((channels, frames * hop + win_len), dtype=np.float32)
-    padded[:, hop // 2 : hop // 2 + n] = x
+    # frame f covers x[f * hop - hop // 2 : ... + win_len], zero outside the signal; the
+    # frames that lie wholly inside it are read in place, only the edge frames are copied
+    lead = hop // 2
+    first_inner = -(-lead // hop)  # the first frame starting at or after sample 0
+    inner_end = max(first_inner, min(frames, (n + lead - win_len) // hop + 1))
     for ch in range(channels):
-        segs = np.lib.stride_tricks.sliding_window_view(padded[ch], win_len)[::hop][:frames]
+        if inner_end > first_inner:
+            inner = np.lib.stride_tricks.sliding_window_view(x[ch], win_len)[
+                first_inner * hop - lead :: hop
+            ]
         for f0 in range(0, frames, chunk_frames):
             f1 = min(frames, f0 + chunk_frames)
-            spec = scipy.fft.rfft(segs[f0:f1] * window, axis=1)
+            if first_inner <= f0 and f1 <= inner_end:
+                segs = inner[f0 - first_inner : f1 - first_inner]
+            else:
+                segs = np.zeros((f1 - f0, win_len), dtype=np.float32)
+                for f in range(f0, f1):
+                    a = f * hop - lead
+                    lo, hi = max(a, 0), min(a + win_len, n)
+                    if hi > lo:
+                        segs[f - f0, lo - a : hi - a] = x[ch, lo:hi]
+            spec = scipy.fft.rfft(segs * window, axis=1)
             _sum_bands(spec, lo_bin, bands_of_used, weight, out[ch, :, f0:f1])
     kp = np.zeros((channels, frames))
     if channel_step_power is not None and channel_step_power.shape == (channels, frames):
