@@ -614,14 +614,12 @@ def render(
     track_meters = {t.id: LoudnessMeter(sr, 2) for t in tracks}
     mix_peak = 0.0
 
-    def buses(
+    def submit_buses(
         results: list[tuple[np.ndarray, list]], n: int
-    ) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
-        """Group and aux buses of one block, and the tracks' meters, on the worker pool (each
-        group, return and meter is one task; each keeps its state from block to block)."""
-        contributions: dict[int, np.ndarray] = {
-            i: y for i, (y, _) in enumerate(results) if tracks[i].bus is None
-        }
+    ) -> tuple[list[Future], dict[str, Future]]:
+        """Start the group and aux buses of one block on the worker pool (one task each; each
+        keeps its state from block to block, so a block's tasks start only after the previous
+        block's have finished). They run while the pool goes on with the next block's tracks."""
 
         def aux(bus: str) -> np.ndarray:
             acc = np.zeros((2, n))
@@ -635,16 +633,27 @@ def render(
             pool.submit(gp.process, {i: results[i][0] for i in gp.members})
             for gp in groups.values()
         ]
-        aux_jobs = {bus: pool.submit(aux, bus) for bus in auxes}
+        return group_jobs, {bus: pool.submit(aux, bus) for bus in auxes}
+
+    def combine(
+        results: list[tuple[np.ndarray, list]],
+        jobs: tuple[list[Future], dict[str, Future]],
+        n: int,
+    ) -> None:
+        """One block's track meters, mix sum and its meter, the master's pre-chain and the
+        writing, once its buses are done."""
+        group_jobs, aux_jobs = jobs
+        contributions: dict[int, np.ndarray] = {
+            i: y for i, (y, _) in enumerate(results) if tracks[i].bus is None
+        }
         for job in group_jobs:
             contributions.update(job.result())
         aux_out = {bus: job.result() for bus, job in aux_jobs.items()}
-        metered = [i for i in range(len(tracks)) if i in contributions]
-        list(pool.map(lambda i: track_meters[tracks[i].id].add(contributions[i]), metered))
-        return contributions, aux_out
-
-    def combine(contributions: dict[int, np.ndarray], aux_out: dict[str, np.ndarray], n: int):
-        """The mix sum, its meter, the master's pre-chain and the writing of one block."""
+        meter_jobs = [
+            pool.submit(track_meters[t.id].add, contributions[i])
+            for i, t in enumerate(tracks)
+            if i in contributions
+        ]
         mix = np.zeros((2, n))
         for i in range(len(procs)):
             if i in contributions:
@@ -660,6 +669,8 @@ def render(
             for f in stem_pending:
                 f.result()
             stem_pending[:] = [stem_pool.submit(write_stems, blocks, n)]
+        for job in meter_jobs:
+            job.result()
 
     def write_stems(blocks: list[tuple[AtomicAudioWriter, np.ndarray | None]], n: int) -> None:
         silence = None
@@ -687,6 +698,7 @@ def render(
     io_pool = ThreadPoolExecutor(max_workers=1)
     stem_pool = ThreadPoolExecutor(max_workers=1)
     pending: list[Future] = []
+    bus_pending: list[Future] = []
     stem_pending: list[Future] = []
     try:
         for start in range(first, n_total, B):
@@ -695,13 +707,17 @@ def render(
             view = lane_buf[:, :n]
             list(pool.map(lambda g, v=view: bank.process_group(g, v), range(len(bank.groups))))
             results = list(pool.map(lambda p, v=view: p.finish(v[p.lanes]), procs))
-            contributions, aux_out = buses(results, n)
-            # the mix sum, the master's pre-chain and writing run on the I/O thread in block
-            # order, overlapping the next block's track processing (one block in flight keeps
-            # memory bounded)
+            # the buses of this block start once the previous block's are done; the meters, the
+            # mix sum, the master's pre-chain and writing follow on the I/O thread in block
+            # order, all overlapping the next block's track processing (one block in flight
+            # keeps memory bounded)
+            for f in bus_pending:
+                f.result()
+            jobs = submit_buses(results, n)
+            bus_pending = [*jobs[0], *jobs[1].values()]
             for f in pending:
                 f.result()
-            pending = [io_pool.submit(combine, contributions, aux_out, n)]
+            pending = [io_pool.submit(combine, results, jobs, n)]
             if progress is not None:
                 progress((start + n) / sr, n_total / sr, "mix")
         for f in pending:
@@ -718,7 +734,7 @@ def render(
                 result.stem_paths[p.stem] = p
     except BaseException:
         # let the threads still writing finish before their files are closed and removed
-        concurrent.futures.wait([*pending, *stem_pending])
+        concurrent.futures.wait([*pending, *bus_pending, *stem_pending])
         for w in [*writers.values(), pre_writer]:
             if w is not None:
                 w.abort()
