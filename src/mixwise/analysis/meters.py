@@ -58,95 +58,26 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _kweighted_power_kernel(x, sos, out, zi):
-    # Two cascaded biquads (transposed direct form II) per channel; the squared output of
-    # channel c is added to out[row[c], n] (one row for the channel sum, or a row per channel).
-    # Channels are filtered in pairs inside one loop so the two recursions overlap in the CPU;
-    # an odd last channel runs alone.
+def _kweighted_kernel(x, sos, zi, step, out):
+    # Two cascaded biquads (transposed direct form II) per channel, filter memory in ``zi``.
+    # The squared output of channel c is summed over consecutive spans of ``step`` samples
+    # and added to out[row, j] for span j, where row is c when ``out`` has a row per channel,
+    # else 0 (the channel sum). step = 1 gives the per-sample power; a longer step never
+    # writes a per-sample array (on long stems that array is most of the memory traffic).
+    # Channels are filtered in pairs inside one loop so the two recursions overlap in the
+    # CPU; an odd last channel is paired with itself and its twin's output is dropped.
     C, N = x.shape
     b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
     b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
     per_channel = out.shape[0] > 1
     c = 0
     while c < C:
-        rc = c if per_channel else 0
-        p0, p1, p2, p3 = zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3]
-        if c + 1 < C:
-            d = c + 1
-            rd = d if per_channel else 0
-            q0, q1, q2, q3 = zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3]
-            for n in range(N):
-                u = x[c, n]
-                v = x[d, n]
-                yu = b00 * u + p0
-                yv = b00 * v + q0
-                p0 = b01 * u - a01 * yu + p1
-                q0 = b01 * v - a01 * yv + q1
-                p1 = b02 * u - a02 * yu
-                q1 = b02 * v - a02 * yv
-                u = b10 * yu + p2
-                v = b10 * yv + q2
-                p2 = b11 * yu - a11 * u + p3
-                q2 = b11 * yv - a11 * v + q3
-                p3 = b12 * yu - a12 * u
-                q3 = b12 * yv - a12 * v
-                out[rc, n] += u * u
-                out[rd, n] += v * v
-            zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3] = q0, q1, q2, q3
-        else:
-            for n in range(N):
-                u = x[c, n]
-                yu = b00 * u + p0
-                p0 = b01 * u - a01 * yu + p1
-                p1 = b02 * u - a02 * yu
-                u = b10 * yu + p2
-                p2 = b11 * yu - a11 * u + p3
-                p3 = b12 * yu - a12 * u
-                out[rc, n] += u * u
-        zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3] = p0, p1, p2, p3
-        c += 2
-
-
-def kweighted_power(
-    audio: np.ndarray, sample_rate: int, state: np.ndarray | None = None
-) -> np.ndarray:
-    """Channel-summed square of the K-weighted signal, shape ``(n,)`` float64.
-
-    ``state`` (shape ``(channels, 4)``, float64) carries the filter memory between blocks; it is
-    updated in place when given. Channel weights are 1 (left, right, or the single mono channel).
-    """
-    x = np.ascontiguousarray(audio)
-    if state is None:
-        state = np.zeros((x.shape[0], 4))
-    out = np.zeros((1, x.shape[1]))
-    _kweighted_power_kernel(x, k_weighting_sos(sample_rate), out, state)
-    return out[0]
-
-
-def kweighted_channel_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Square of the K-weighted signal of each channel, shape ``(channels, n)`` float64 (the
-    rows sum to :func:`kweighted_power`); both channels of a stereo signal are filtered in one
-    pass."""
-    x = np.ascontiguousarray(audio)
-    out = np.zeros((x.shape[0], x.shape[1]))
-    _kweighted_power_kernel(x, k_weighting_sos(sample_rate), out, np.zeros((x.shape[0], 4)))
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _kweighted_steps_kernel(x, sos, step, out):
-    # As _kweighted_power_kernel (from rest), but the squared output of channel c is summed
-    # into out[c, j] for consecutive spans j of ``step`` samples, so no per-sample array is
-    # ever written (on long stems that array is most of the memory traffic).
-    C, N = x.shape
-    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
-    c = 0
-    while c < C:
         pair = c + 1 < C
         d = c + 1 if pair else c
-        p0 = p1 = p2 = p3 = 0.0
-        q0 = q1 = q2 = q3 = 0.0
+        rc = c if per_channel else 0
+        rd = d if per_channel else 0
+        p0, p1, p2, p3 = zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3]
+        q0, q1, q2, q3 = zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3]
         j = 0
         k = 0
         su = 0.0
@@ -170,18 +101,47 @@ def _kweighted_steps_kernel(x, sos, step, out):
             sv += v * v
             k += 1
             if k == step:
-                out[c, j] = su
+                out[rc, j] += su
                 if pair:
-                    out[d, j] = sv
+                    out[rd, j] += sv
                 su = 0.0
                 sv = 0.0
                 k = 0
                 j += 1
         if k > 0:
-            out[c, j] = su
+            out[rc, j] += su
             if pair:
-                out[d, j] = sv
+                out[rd, j] += sv
+        zi[c, 0], zi[c, 1], zi[c, 2], zi[c, 3] = p0, p1, p2, p3
+        if pair:
+            zi[d, 0], zi[d, 1], zi[d, 2], zi[d, 3] = q0, q1, q2, q3
         c += 2
+
+
+def kweighted_power(
+    audio: np.ndarray, sample_rate: int, state: np.ndarray | None = None
+) -> np.ndarray:
+    """Channel-summed square of the K-weighted signal, shape ``(n,)`` float64.
+
+    ``state`` (shape ``(channels, 4)``, float64) carries the filter memory between blocks; it is
+    updated in place when given. Channel weights are 1 (left, right, or the single mono channel).
+    """
+    x = np.ascontiguousarray(audio)
+    if state is None:
+        state = np.zeros((x.shape[0], 4))
+    out = np.zeros((1, x.shape[1]))
+    _kweighted_kernel(x, k_weighting_sos(sample_rate), state, 1, out)
+    return out[0]
+
+
+def kweighted_channel_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Square of the K-weighted signal of each channel, shape ``(channels, n)`` float64 (the
+    rows sum to :func:`kweighted_power`); both channels of a stereo signal are filtered in one
+    pass."""
+    x = np.ascontiguousarray(audio)
+    out = np.zeros((x.shape[0], x.shape[1]))
+    _kweighted_kernel(x, k_weighting_sos(sample_rate), np.zeros((x.shape[0], 4)), 1, out)
+    return out
 
 
 def kweighted_step_power(audio: np.ndarray, sample_rate: int, step: int) -> np.ndarray:
@@ -194,7 +154,7 @@ def kweighted_step_power(audio: np.ndarray, sample_rate: int, step: int) -> np.n
     if step < 1:
         raise ValueError(f"step must be at least 1 sample, got {step}")
     out = np.zeros((x.shape[0], -(-x.shape[1] // step)))
-    _kweighted_steps_kernel(x, k_weighting_sos(sample_rate), step, out)
+    _kweighted_kernel(x, k_weighting_sos(sample_rate), np.zeros((x.shape[0], 4)), step, out)
     return out
 
 
