@@ -105,11 +105,11 @@ def test_loudness_matches_libebur128_on_real_stems():
 
 @pytest.mark.parametrize("channels", [1, 2, 3])
 def test_channel_power_rows_are_each_channel_filtered_alone(channels):
-    from mixwise.analysis.meters import kweighted_channel_power, kweighted_power
+    from mixwise.analysis.meters import kweighted_power, kweighted_step_power
 
     rng = np.random.default_rng(7)
     x = (0.1 * rng.standard_normal((channels, 20_000))).astype(np.float32)
-    rows = kweighted_channel_power(x, 48_000)
+    rows = kweighted_step_power(x, 48_000, 1)  # a step of one sample: per-sample power
     assert rows.shape == (channels, 20_000)
     for ch in range(channels):
         alone = kweighted_power(x[ch : ch + 1], 48_000)
@@ -118,20 +118,20 @@ def test_channel_power_rows_are_each_channel_filtered_alone(channels):
     # a 997 Hz sine at -20 dBFS in one channel reads -20 LUFS from its row
     t = np.arange(48_000 * 2) / 48_000
     s = np.vstack([0.1 * np.sqrt(2) * np.sin(2 * np.pi * 997 * t), np.zeros_like(t)])
-    p = kweighted_channel_power(s, 48_000)[0][48_000:].mean()
+    p = kweighted_step_power(s, 48_000, 1)[0][48_000:].mean()
     assert -0.691 + 10 * np.log10(p) == pytest.approx(-20.0, abs=0.01)
 
 
 @pytest.mark.parametrize(("channels", "n"), [(1, 48_000 * 5 + 123), (2, 48_000 * 7), (2, 1000)])
 def test_step_power_sums_the_per_sample_power(channels, n):
-    from mixwise.analysis.meters import kweighted_channel_power, kweighted_step_power, measure
+    from mixwise.analysis.meters import kweighted_step_power, measure
 
     rng = np.random.default_rng(3)
     x = (0.05 * rng.standard_normal((channels, n))).astype(np.float32)
     x[:, : n // 3] *= 0.01  # a quiet first third, so the gates have work to do
     step = 4800
     steps = kweighted_step_power(x, 48_000, step)
-    per_sample = kweighted_channel_power(x, 48_000)
+    per_sample = kweighted_step_power(x, 48_000, 1)
     assert steps.shape == (channels, -(-n // step))
     full = n // step
     np.testing.assert_allclose(

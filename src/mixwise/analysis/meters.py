@@ -134,16 +134,6 @@ def kweighted_power(
     return out[0]
 
 
-def kweighted_channel_power(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Square of the K-weighted signal of each channel, shape ``(channels, n)`` float64 (the
-    rows sum to :func:`kweighted_power`); both channels of a stereo signal are filtered in one
-    pass."""
-    x = np.ascontiguousarray(audio)
-    out = np.zeros((x.shape[0], x.shape[1]))
-    _kweighted_kernel(x, k_weighting_sos(sample_rate), np.zeros((x.shape[0], 4)), 1, out)
-    return out
-
-
 def kweighted_step_power(audio: np.ndarray, sample_rate: int, step: int) -> np.ndarray:
     """The K-weighted power of each channel summed over consecutive spans of ``step`` samples,
     shape ``(channels, ceil(n / step))`` float64; the last column holds the final partial span

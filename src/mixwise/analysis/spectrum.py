@@ -23,7 +23,7 @@ from numba import njit
 from mixwise.analysis.meters import (
     ABSOLUTE_GATE_LUFS,
     k_weighting_sos,
-    kweighted_channel_power,
+    kweighted_step_power,
 )
 from mixwise.dsp.biquad import sos_response_db
 
@@ -121,17 +121,15 @@ def band_frames(
     *,
     frame_s: float = FRAME_S,
     chunk_frames: int = 256,
-    channel_kpower: np.ndarray | list[np.ndarray] | None = None,
     channel_step_power: np.ndarray | None = None,
 ) -> BandFrames:
     """Third-octave band power every ``frame_s`` seconds of ``audio`` ``(channels, n)``.
 
     Each frame is a square-root-Hann-windowed segment two hops long centred on the hop; its
     power spectrum is scaled so the bands of a frame sum to the mean square of the windowed
-    segment (Parseval): a full-scale sine reads 0.5 in its band. ``channel_kpower`` may pass
-    each channel's K-weighted power (:func:`~mixwise.analysis.meters.kweighted_channel_power`,
-    shape ``(channels, n)``) when the caller has it, or ``channel_step_power`` its sums over
-    each hop (:func:`~mixwise.analysis.meters.kweighted_step_power` with ``step`` = the hop).
+    segment (Parseval): a full-scale sine reads 0.5 in its band. ``channel_step_power`` may pass
+    each channel's K-weighted power summed over each hop when the caller has it
+    (:func:`~mixwise.analysis.meters.kweighted_step_power` with ``step`` = the hop).
     """
     import scipy.fft
 
@@ -178,19 +176,10 @@ def band_frames(
                         segs[f - f0, lo - a : hi - a] = x[ch, lo:hi]
             spec = scipy.fft.rfft(segs * window, axis=1)
             _sum_bands(spec, lo_bin, bands_of_used, weight, out[ch, :, f0:f1])
-    kp = np.zeros((channels, frames))
-    if channel_step_power is not None and channel_step_power.shape == (channels, frames):
-        # per-hop sums of the K-weighted power (hop = the step they were summed over)
-        kp[:] = channel_step_power / hop
-        return BandFrames(out, THIRD_OCTAVE_HZ.copy(), frame_s, sample_rate, kp)
-    if channel_kpower is None:
-        channel_kpower = kweighted_channel_power(x, sample_rate)
-    for ch in range(channels):
-        pw = channel_kpower[ch]
-        whole = (n // hop) * hop
-        kp[ch, : n // hop] = pw[:whole].reshape(-1, hop).mean(axis=1)
-        if whole < n:
-            kp[ch, n // hop] = pw[whole:].sum() / hop
+    if channel_step_power is None or channel_step_power.shape != (channels, frames):
+        channel_step_power = kweighted_step_power(x, sample_rate, hop)
+    # the K-weighted power of each hop: its sum over the hop (a partial last hop too) / hop
+    kp = channel_step_power / hop
     return BandFrames(out, THIRD_OCTAVE_HZ.copy(), frame_s, sample_rate, kp)
 
 

@@ -368,25 +368,28 @@ def _dynamics_suggestion(
         f"loudness range {reference.loudness_range_lu:.1f} LU vs the mix's "
         f"{mix.loudness_range_lu:.1f} LU"
     )
-    old = master.compressor.model_dump(mode="json")
-    if lra_gap <= -CLEAR_LRA_LU and master.compressor.enabled:
-        new = master.compressor.model_copy(update={"enabled": False})
+
+    def compressor_move(new, reason: str) -> list[Suggestion]:
         return [
             Suggestion(
                 task="master",
                 target="master",
                 parameter="master.compressor",
-                old=old,
+                old=master.compressor.model_dump(mode="json"),
                 new=new.model_dump(mode="json"),
                 unit="compressor",
-                reason=(
-                    f"the reference is more dynamic than the mix ({ranges}): the master "
-                    "compressor is switched off"
-                ),
+                reason=reason,
                 evidence=evidence,
                 confidence=0.5,
             )
         ]
+
+    if lra_gap <= -CLEAR_LRA_LU and master.compressor.enabled:
+        return compressor_move(
+            master.compressor.model_copy(update={"enabled": False}),
+            f"the reference is more dynamic than the mix ({ranges}): the master compressor "
+            "is switched off",
+        )
     levels = mix.levels_db
     if lra_gap < CLEAR_LRA_LU or crest_gap <= -CLEAR_CREST_DB or not np.isfinite(levels).any():
         return []  # not clearly more compressed (or the peaks say the opposite)
@@ -403,23 +406,12 @@ def _dynamics_suggestion(
         knee_db=KNEE_DB,
     )
     evidence |= {"expected_gain_reduction_db": round(reduction, 2), "strength": round(u, 3)}
-    return [
-        Suggestion(
-            task="master",
-            target="master",
-            parameter="master.compressor",
-            old=old,
-            new=new.model_dump(mode="json"),
-            unit="compressor",
-            reason=(
-                f"the reference holds its level steadier than the mix ({ranges}): a gentle, "
-                f"slow {new.ratio:g}:1 compressor doing about {reduction:.1f} dB evens out "
-                "the louder passages"
-            ),
-            evidence=evidence,
-            confidence=0.5,
-        )
-    ]
+    return compressor_move(
+        new,
+        f"the reference holds its level steadier than the mix ({ranges}): a gentle, slow "
+        f"{new.ratio:g}:1 compressor doing about {reduction:.1f} dB evens out the louder "
+        "passages",
+    )
 
 
 def reference_master(

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from mixwise.errors import AudioFileError, NothingToMixError
-from mixwise.io.wavfast import read_wav_planar
+from mixwise.io.wavfast import iff_chunks, read_wav_planar
 
 log = logging.getLogger(__name__)
 
@@ -269,28 +269,15 @@ def _missing_data_bytes(path: Path, size: int) -> int:
     """
     try:
         with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12:
-                return 0
-            if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-                little, data_id = True, b"data"
-            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-                little, data_id = False, b"SSND"
-            else:
-                return 0
-            pos = 12
-            while pos + 8 <= size:
-                f.seek(pos)
-                chunk = f.read(8)
-                length = int.from_bytes(chunk[4:8], "little" if little else "big")
-                if chunk[:4] == data_id:
-                    if length == 0xFFFFFFFF:  # streaming writers leave the size open
-                        return 0
-                    return max(0, pos + 8 + length - size)
-                pos += 8 + length + (length & 1)
+            form = iff_chunks(f, size)
     except OSError:
         return 0
-    return 0
+    if form is None:
+        return 0
+    data = form[1].get(b"data" if form[0] == b"RIFF" else b"SSND")
+    if data is None or data[1] == 0xFFFFFFFF:  # streaming writers leave the size open
+        return 0
+    return max(0, data[0] + data[1] - size)
 
 
 def count_clipped_runs(audio: np.ndarray, *, run_samples: int = CLIP_RUN_SAMPLES) -> int:

@@ -59,10 +59,19 @@ def _int_planar(raw, width, channels, frames, out):
     return peak
 
 
-def _chunks(f, size: int) -> dict[bytes, tuple[int, int]] | None:
-    """Chunk id -> (offset of its data, announced length) of a RIFF/WAVE file, or None."""
+def iff_chunks(f, size: int) -> tuple[bytes, dict[bytes, tuple[int, int]]] | None:
+    """The form and the chunks of a RIFF/WAVE (little-endian) or FORM/AIFF(C) (big-endian) file
+    ``f`` of ``size`` bytes, read up to the audio data chunk (``data`` or ``SSND``) inclusive:
+    ``(form, {chunk id: (offset of its data, announced length)})``; ``None`` for other files.
+    The first chunk of each id counts."""
     head = f.read(12)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    if len(head) < 12:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        order, data_id = "little", b"data"
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        order, data_id = "big", b"SSND"
+    else:
         return None
     found: dict[bytes, tuple[int, int]] = {}
     pos = 12
@@ -71,12 +80,12 @@ def _chunks(f, size: int) -> dict[bytes, tuple[int, int]] | None:
         chunk = f.read(8)
         if len(chunk) < 8:
             break
-        length = int.from_bytes(chunk[4:8], "little")
+        length = int.from_bytes(chunk[4:8], order)
         found.setdefault(chunk[:4], (pos + 8, length))
-        if chunk[:4] == b"data":
+        if chunk[:4] == data_id:
             break
         pos += 8 + length + (length & 1)
-    return found
+    return head[:4], found
 
 
 def read_wav_planar(
@@ -90,8 +99,11 @@ def read_wav_planar(
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
-            chunks = _chunks(f, size)
-            if not chunks or b"fmt " not in chunks or b"data" not in chunks:
+            form = iff_chunks(f, size)
+            if form is None or form[0] != b"RIFF":
+                return None
+            chunks = form[1]
+            if b"fmt " not in chunks or b"data" not in chunks:
                 return None
             fmt_pos, fmt_len = chunks[b"fmt "]
             if fmt_len < 16:
